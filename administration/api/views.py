@@ -1,0 +1,73 @@
+"""Who the caller is, their presence, and tokens for scripts."""
+
+from django.contrib.auth import authenticate
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from administration import policy
+from administration.models import PRESENCE_CHOICES
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenView(APIView):
+    """``{"username", "password"}`` -> ``{"token"}`` for ``Authorization: Token <token>``."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request, **body.validated_data)
+        if user is None:
+            return Response({"detail": "Wrong user name or password."}, status=status.HTTP_400_BAD_REQUEST)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def me(user) -> dict:
+    principal = policy.principal_for(user)
+    return {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "license": user.license or None,
+        "rights": sorted(principal.rights),
+        "workgroups": sorted(principal.workgroups),
+        "roles": sorted(principal.roles),
+        "is_admin": user.is_superuser,
+        "presence": {"status": user.presence, "since": user.presence_since},
+    }
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(me(request.user))
+
+
+class PresenceSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PRESENCE_CHOICES)
+
+
+class PresenceView(APIView):
+    @extend_schema(request=PresenceSerializer, responses={200: dict})
+    def put(self, request: Request) -> Response:
+        body = PresenceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = request.user
+        user.presence = body.validated_data["status"]
+        user.presence_since = timezone.now()
+        user.save(update_fields=["presence", "presence_since"])
+        return Response(me(user))

@@ -1,0 +1,57 @@
+"""The process engine: a pure interpreter of process definitions (no Django here)."""
+
+from .interpreter import global_values, handle, scope_at, start
+from .process import Process, compile_process
+from .scopes import ScopedVariable
+from .types import (
+    STATUSES,
+    CancelTimer,
+    Context,
+    Effect,
+    Event,
+    ExternalFailed,
+    ExternalFinished,
+    Launch,
+    LaunchSubprocess,
+    Record,
+    Retry,
+    RunExternal,
+    SendWorkItem,
+    Skip,
+    StartTimer,
+    Step,
+    SubprocessEnded,
+    TimerFired,
+    WithdrawWorkItem,
+    WorkItemCompleted,
+)
+
+__all__ = [
+    "STATUSES",
+    "CancelTimer",
+    "Context",
+    "Effect",
+    "Event",
+    "ExternalFailed",
+    "ExternalFinished",
+    "Launch",
+    "LaunchSubprocess",
+    "Process",
+    "Record",
+    "Retry",
+    "RunExternal",
+    "ScopedVariable",
+    "SendWorkItem",
+    "Skip",
+    "StartTimer",
+    "Step",
+    "SubprocessEnded",
+    "TimerFired",
+    "WithdrawWorkItem",
+    "WorkItemCompleted",
+    "compile_process",
+    "global_values",
+    "handle",
+    "scope_at",
+    "start",
+]

@@ -1,0 +1,27 @@
+"""Errors raised by the services, turned into HTTP, form or command output at the edge."""
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out as asked (HTTP 400)."""
+
+
+class NotFound(ServiceError):
+    """HTTP 404."""
+
+
+class Conflict(ServiceError):
+    """The current status of the item or instance does not allow this (HTTP 409)."""
+
+
+class FormInvalid(ServiceError):
+    """Values that do not fit their fields: ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]], message: str = "Some values are not valid.") -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"detail": self.message, "errors": self.errors}

@@ -1,0 +1,123 @@
+"""Process definitions (versioned documents) and the instances running them."""
+
+from django.conf import settings
+from django.db import models
+
+INSTANCE_STATUSES = [
+    ("running", "Running"),
+    ("waiting", "Waiting"),
+    ("completed", "Completed"),
+    ("cancelled", "Cancelled"),
+    ("error", "Error"),
+    ("restored_in_error", "Restored in error"),
+]
+ENDED_STATUSES = ("completed", "cancelled")
+
+
+class ProcessDefinition(models.Model):
+    """One version of a process; the document never changes once imported."""
+
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    document = models.JSONField()
+    category = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="unique_process_version")]
+        indexes = [models.Index(fields=["name", "published"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class ProcessInstance(models.Model):
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT, related_name="instances")
+    process_name = models.CharField(max_length=200)  # copied from the definition for filters
+    status = models.CharField(max_length=20, choices=INSTANCE_STATUSES, default="running")
+    current_state = models.CharField(max_length=200, blank=True)
+    waiting_on = models.CharField(max_length=20, blank=True)
+    waiting_detail = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="started_instances"
+    )
+    initiator = models.CharField(max_length=150, blank=True)  # the launching user's name, for the engine
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    is_test = models.BooleanField(default=False)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent_token = models.CharField(max_length=20, blank=True)  # set when the parent waits for this child
+    depth = models.PositiveSmallIntegerField(default=0)
+    owner = models.CharField(max_length=100, blank=True)  # storage id of the engine node that owns it
+    execution = models.JSONField(default=dict)  # the engine's execution state
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["process_name", "status", "-started_at"]),
+            models.Index(fields=["status", "-started_at"]),
+            models.Index(fields=["started_by", "-started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_name} #{self.pk}"
+
+    @property
+    def has_ended(self) -> bool:
+        return self.status in ENDED_STATUSES
+
+
+class HistoryEntry(models.Model):
+    """What happened to an instance. Names states, actions and variables, never values."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField()
+    what = models.CharField(max_length=40)
+    detail = models.CharField(max_length=500, blank=True)
+    user = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["instance", "id"])]
+
+
+class PendingEvent(models.Model):
+    """An event waiting to be handed to an instance: the engine's durable outbox and timers.
+
+    Timers (``kind="timer"``) are due in the future; every other kind is due at once.
+    A periodic sweep picks up whatever is due and was not delivered, so nothing depends
+    on a broker message or countdown surviving a crash.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="pending_events")
+    kind = models.CharField(max_length=30)
+    token = models.CharField(max_length=20, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"]), models.Index(fields=["instance", "kind", "token"])]
+
+
+class RelatedInteraction(models.Model):
+    """A call, email or chat that a user related to an instance (the seed)."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="related_interactions")
+    type = models.CharField(max_length=40)
+    reference = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,86 @@
+"""Importing, versioning and publishing process definitions."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from administration import policy
+from administration.models import User
+from processes.engine import Process, compile_process
+from processes.engine.validation import DefinitionInvalid, validate_definition
+from processes.errors import Conflict, NotFound
+from processes.models import ProcessDefinition
+
+
+def import_definition(document: dict, *, user: User | None = None, publish: bool = False) -> ProcessDefinition:
+    """Validate ``document`` and store it as the next version of its process.
+
+    Raises ``DefinitionInvalid`` with every error (path and message) when it is not valid.
+    """
+    if user is not None:
+        policy.require_designer(user)
+    errors = validate_definition(document)
+    if errors:
+        raise DefinitionInvalid(errors)
+    with transaction.atomic():
+        name = document["name"]
+        latest = ProcessDefinition.objects.select_for_update().filter(name=name).aggregate(v=Max("version"))["v"]
+        definition = ProcessDefinition.objects.create(
+            name=name,
+            version=(latest or 0) + 1,
+            document=document,
+            category=document.get("category", ""),
+            description=document.get("description", ""),
+            imported_by=user,
+        )
+        if publish:
+            _publish(definition)
+    return definition
+
+
+def publish_definition(definition_id: int, *, user: User | None = None) -> ProcessDefinition:
+    """Make this version the one users launch; earlier published versions stop being launchable."""
+    if user is not None:
+        policy.require_designer(user)
+    with transaction.atomic():
+        definition = ProcessDefinition.objects.select_for_update().filter(pk=definition_id).first()
+        if definition is None:
+            raise NotFound("No such process definition.")
+        if definition.published:
+            raise Conflict(f"{definition} is already published.")
+        _publish(definition)
+    return definition
+
+
+def _publish(definition: ProcessDefinition) -> None:
+    ProcessDefinition.objects.filter(name=definition.name, published=True).update(published=False)
+    definition.published = True
+    definition.published_at = timezone.now()
+    definition.save(update_fields=["published", "published_at"])
+
+
+def published_version(name: str) -> ProcessDefinition | None:
+    return ProcessDefinition.objects.filter(name=name, published=True).first()
+
+
+def newest_version(name: str) -> ProcessDefinition | None:
+    return ProcessDefinition.objects.filter(name=name).order_by("-version").first()
+
+
+@lru_cache(maxsize=512)
+def _compiled(definition_id: int) -> Process:
+    document = ProcessDefinition.objects.values_list("document", flat=True).get(pk=definition_id)
+    return compile_process(document)
+
+
+def compiled_process(definition_id: int) -> Process:
+    """The engine's view of a definition version, parsed once per process (versions never change)."""
+    return _compiled(definition_id)
+
+
+def forget_compiled_processes() -> None:
+    _compiled.cache_clear()

@@ -1,0 +1,176 @@
+"""What users do with process instances: launch, cancel, retry, skip, relate interactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from administration import policy
+from administration.models import User
+from processes import engine
+from processes.errors import Conflict, NotFound
+from processes.models import PendingEvent, ProcessInstance, RelatedInteraction
+from processes.services import runtime
+from processes.services.definitions import compiled_process, newest_version, published_version
+from processes.services.forms import clean_values
+
+MANAGEABLE_STATUSES = ("error", "restored_in_error")
+
+
+def launch_inputs(process: engine.Process) -> dict[str, dict]:
+    return {spec["name"]: spec for spec in process.input_variables}
+
+
+def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool = False) -> ProcessInstance:
+    """Start an instance of the published version (``test``: the newest draft) and run it to its first wait."""
+    if test:
+        policy.require_test_launch(user)
+        definition = newest_version(name)
+    else:
+        policy.require_launch(user)
+        definition = published_version(name)
+    if definition is None:
+        raise NotFound(f"No {'' if test else 'published '}process named {name!r}.")
+    process = compiled_process(definition.pk)
+    specs = launch_inputs(process)
+    required = [n for n, spec in specs.items() if spec.get("required")]
+    values = clean_values(inputs or {}, specs, required=required, user=user, what="launch input")
+    with transaction.atomic():
+        instance = ProcessInstance.objects.create(
+            definition=definition,
+            process_name=definition.name,
+            started_by=user,
+            initiator=user.username,
+            is_test=test,
+            owner=runtime.node_storage_id(),
+        )
+        runtime.run_step(instance, engine.Launch(inputs=values), actor=user.username)
+    return instance
+
+
+def create_child_instance(parent: ProcessInstance, effect: engine.LaunchSubprocess, plan: runtime.StepPlan) -> None:
+    """A subprocess: created in the parent's step, started by its own step right after the commit."""
+    definition = published_version(effect.process)
+    if definition is None:
+        _fail_child_launch(parent, effect, plan, f"no published process named {effect.process!r}")
+        return
+    specs = launch_inputs(compiled_process(definition.pk))
+    try:
+        values = clean_values(effect.inputs, specs, what="launch input")
+    except Exception as exc:  # FormInvalid: the parent's inputs do not fit the child
+        _fail_child_launch(parent, effect, plan, f"inputs do not fit {effect.process!r}: {exc}")
+        return
+    child = ProcessInstance.objects.create(
+        definition=definition,
+        process_name=definition.name,
+        started_by_id=parent.started_by_id,
+        initiator=parent.initiator,
+        parent=parent,
+        parent_token=effect.token if effect.wait else "",
+        depth=parent.depth + 1,
+        owner=parent.owner,
+    )
+    plan.record("subprocess_launched", f"{definition.name} #{child.pk}")
+    plan.schedule(child, "start", payload={"inputs": values})
+
+
+def _fail_child_launch(parent: ProcessInstance, effect: engine.LaunchSubprocess, plan: runtime.StepPlan,
+                       reason: str) -> None:
+    if effect.wait:
+        plan.schedule(parent, "subprocess_ended", effect.token, {"status": f"not launched: {reason}"})
+    else:
+        plan.record("subprocess_not_launched", reason)
+
+
+def _locked_manageable(user: User, instance_id: int) -> ProcessInstance:
+    policy.require_manage(user)
+    instance = runtime.lock_instance(instance_id)
+    if instance is None:
+        raise NotFound("No such instance.")
+    return instance
+
+
+def cancel_instance(user: User, instance_id: int) -> ProcessInstance:
+    with transaction.atomic():
+        instance = _locked_manageable(user, instance_id)
+        if instance.has_ended:
+            raise Conflict(f"The instance is already {instance.status}.")
+        cancel_locked_instance(instance, runtime.StepPlan(instance=instance, now=timezone.now(),
+                                                          actor=user.username))
+    return instance
+
+
+def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan) -> None:
+    """Cancel an instance, its open work items and timers, and the children it waits for."""
+    PendingEvent.objects.filter(instance=instance).delete()
+    for hook in runtime.end_hooks():
+        hook(instance, plan)
+    instance.status = "cancelled"
+    instance.waiting_on = ""
+    instance.waiting_detail = ""
+    instance.ended_at = plan.now
+    plan.record("cancelled", f"by {plan.actor}" if plan.actor else "")
+    runtime.notify_parent(instance, plan)
+    instance.save(update_fields=["status", "waiting_on", "waiting_detail", "ended_at", "updated_at"])
+    runtime.save_plan(plan)
+    for child in ProcessInstance.objects.select_for_update().filter(
+        parent=instance, status__in=("running", "waiting", "error", "restored_in_error")
+    ):
+        cancel_locked_instance(child, runtime.StepPlan(instance=child, now=plan.now, actor=plan.actor))
+
+
+def retry_instance(user: User, instance_id: int) -> ProcessInstance:
+    return _resume_after_failure(user, instance_id, engine.Retry(), "retried")
+
+
+def skip_instance(user: User, instance_id: int) -> ProcessInstance:
+    return _resume_after_failure(user, instance_id, engine.Skip(), "skipped")
+
+
+def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str) -> ProcessInstance:
+    with transaction.atomic():
+        instance = _locked_manageable(user, instance_id)
+        if instance.status not in MANAGEABLE_STATUSES:
+            raise Conflict(f"Only an instance in error can be {verb}; this one is {instance.status}.")
+        runtime.run_step(instance, event, actor=user.username)
+    return instance
+
+
+def relate_interaction(user: User, instance: ProcessInstance, data: dict[str, str]) -> RelatedInteraction:
+    return RelatedInteraction.objects.create(
+        instance=instance,
+        type=data["type"],
+        reference=data["reference"],
+        description=data.get("description", ""),
+        created_by=user,
+    )
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def visible_instances(user: User) -> QuerySet[ProcessInstance]:
+    """The instances the user may see: all with the View right, else the ones they started."""
+    instances = ProcessInstance.objects.all()
+    if not policy.can_view_all_instances(user):
+        instances = instances.filter(started_by=user)
+    return instances
+
+
+def visible_instance(user: User, instance_id: int) -> ProcessInstance:
+    instance = ProcessInstance.objects.filter(pk=instance_id).first()
+    if instance is None:
+        raise NotFound("No such instance.")
+    policy.require_view_instance(user, instance.started_by_id)
+    return instance
+
+
+def instance_variables(user: User, instance: ProcessInstance) -> dict[str, Any]:
+    """The instance's global variables that the user may see (protected ones are left out)."""
+    if not instance.execution:
+        return {}
+    process = compiled_process(instance.definition_id)
+    return policy.visible_values(user, engine.global_values(instance.execution), process.globals)

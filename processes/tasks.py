@@ -1,0 +1,15 @@
+"""Celery tasks of the engine: each one line that calls the runtime."""
+
+from celery import shared_task
+
+from processes.services import runtime
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_event(event_id: int) -> bool:
+    return runtime.process_pending_event(event_id)
+
+
+@shared_task(ignore_result=True)
+def sweep() -> int:
+    return runtime.sweep()

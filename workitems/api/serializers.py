@@ -1,0 +1,74 @@
+"""JSON shapes of work items. Descriptions and values pass through the policy first."""
+
+from rest_framework import serializers
+
+from workitems.forms import description_for, form_fields
+from workitems.models import WorkItem
+
+
+class WorkItemSerializer(serializers.ModelSerializer):
+    instance = serializers.IntegerField(source="instance_id")
+    process = serializers.CharField(source="process_name")
+    description = serializers.SerializerMethodField()
+    user = serializers.CharField(source="user.username", default=None)
+    workgroup = serializers.CharField(source="workgroup.name", default=None)
+
+    class Meta:
+        model = WorkItem
+        fields = ["id", "instance", "process", "name", "category", "description", "priority", "status", "user",
+                  "workgroup", "created_at", "updated_at", "offered_at"]
+
+    def get_description(self, item: WorkItem) -> str:
+        return description_for(self.context["request"].user, item)
+
+
+class FieldSerializer(serializers.Serializer):
+    variable = serializers.CharField()
+    label = serializers.CharField()
+    control = serializers.CharField()
+    type = serializers.CharField()
+    readonly = serializers.BooleanField()
+    required = serializers.BooleanField()
+    masked = serializers.BooleanField()
+    choices = serializers.ListField(required=False)
+    value = serializers.JSONField(required=False)
+
+    def to_representation(self, field: dict) -> dict:
+        data = {k: v for k, v in field.items() if k != "spec"}
+        return data
+
+
+class WorkItemFormSerializer(WorkItemSerializer):
+    fields_ = serializers.SerializerMethodField(method_name="get_form_fields")
+    buttons = serializers.SerializerMethodField()
+
+    class Meta(WorkItemSerializer.Meta):
+        fields = [*WorkItemSerializer.Meta.fields, "fields_", "buttons", "button"]
+
+    def to_representation(self, item: WorkItem) -> dict:
+        data = super().to_representation(item)
+        data["fields"] = data.pop("fields_")
+        return data
+
+    def get_form_fields(self, item: WorkItem) -> list[dict]:
+        return FieldSerializer(form_fields(self.context["request"].user, item), many=True).data
+
+    def get_buttons(self, item: WorkItem) -> list[dict]:
+        from workitems.forms import work_item_definition
+
+        return [{"id": b["id"], "label": b.get("label", b["id"])}
+                for b in work_item_definition(item).get("buttons", [])]
+
+
+class CompleteSerializer(serializers.Serializer):
+    button = serializers.CharField()
+    values = serializers.DictField(required=False, default=dict)
+
+
+class SaveSerializer(serializers.Serializer):
+    values = serializers.DictField(required=False, default=dict)
+
+
+class TransferSerializer(serializers.Serializer):
+    user = serializers.CharField(required=False)
+    workgroup = serializers.CharField(required=False)

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class WorkitemsConfig(AppConfig):
+    name = "workitems"
+    verbose_name = "Work items"
+
+    def ready(self) -> None:
+        from processes.services import runtime
+        from workitems import routing, services
+
+        services.register()
+        runtime.register_sweep_hook(routing.route_queued_items)

@@ -1,0 +1,213 @@
+"""What people do with work items: pick up, save, hold, resume, transfer and complete.
+
+Every operation that touches a work item of a running instance locks the instance row
+first (the same order as the engine's steps), then re-reads the item, so two people
+acting on one item at once get one success and one ``Conflict``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from administration import policy
+from administration.models import User, Workgroup
+from processes import engine
+from processes.errors import Conflict, FormInvalid, NotFound
+from processes.services import runtime
+from processes.services.forms import clean_values
+from workitems.forms import form_fields, work_item_definition
+from workitems.models import OPEN_STATUSES, WorkItem
+from workitems.routing import offer_to_workgroup_member
+
+COMPLETABLE = ("processing", "held")
+
+
+def my_work_items(user: User, statuses: tuple[str, ...] = OPEN_STATUSES):
+    policy.require_any_license(user)
+    return WorkItem.objects.filter(user=user, status__in=statuses)
+
+
+def work_item_for(user: User, item_id: int) -> WorkItem:
+    """The item if it is the user's (offered to, or taken by them); 404 otherwise."""
+    policy.require_any_license(user)
+    item = WorkItem.objects.filter(pk=item_id).select_related("instance", "workgroup").first()
+    if item is None or not _is_users(user, item):
+        raise NotFound("No such work item.")
+    return item
+
+
+def _is_users(user: User, item: WorkItem) -> bool:
+    if item.user_id == user.pk:
+        return True
+    # A queued group item may be taken by any member of its workgroup (first come).
+    return item.status == "queued" and item.workgroup is not None and (
+        item.workgroup.name in policy.principal_for(user).workgroups
+    )
+
+
+def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) -> WorkItem:
+    """Inside a transaction: lock the instance, then the item; check owner and status."""
+    item = work_item_for(user, item_id)
+    runtime.lock_instance(item.instance_id)
+    item = WorkItem.objects.select_for_update().select_related("instance", "workgroup").get(pk=item_id)
+    if not _is_users(user, item) and item.status not in ("completed",):
+        raise Conflict("This work item was taken by someone else.")
+    if item.status not in allowed:
+        raise Conflict(f"Cannot {verb} a work item that is {item.status}.")
+    return item
+
+
+def pickup_work_item(user: User, item_id: int) -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(user, item_id, ("offered", "queued"), "pick up")
+        if item.status == "queued":
+            policy.require_license(user, "group_routed", "Taking a workgroup's work item")
+        item.user = user
+        item.status = "processing"
+        item.save(update_fields=["user", "status", "updated_at"])
+    return item
+
+
+def hold_work_item(user: User, item_id: int) -> WorkItem:
+    return _set_status(user, item_id, "processing", "held", "hold")
+
+
+def resume_work_item(user: User, item_id: int) -> WorkItem:
+    return _set_status(user, item_id, "held", "processing", "resume")
+
+
+def _set_status(user: User, item_id: int, current: str, new: str, verb: str) -> WorkItem:
+    with transaction.atomic():
+        item = _locked_item(user, item_id, (current,), verb)
+        item.status = new
+        item.save(update_fields=["status", "updated_at"])
+    return item
+
+
+def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, for_completion: bool
+                       ) -> dict[str, Any]:
+    fields = form_fields(user, item)
+    specs = {f["variable"]: f["spec"] for f in fields}
+    current = {f["variable"]: item.draft.get(f["variable"], f.get("value")) for f in fields}
+    readonly = {f["variable"] for f in fields if f["readonly"] and not f["masked"]}
+    # A read-only value sent back unchanged is fine (forms post every field).
+    values = {k: v for k, v in (values or {}).items() if not (k in readonly and v == current.get(k))}
+    required = [f["variable"] for f in fields if f["required"]] if for_completion else []
+    return clean_values(values, specs, required=required, readonly=readonly, current=current, user=user)
+
+
+def save_work_item(user: User, item_id: int, values: dict[str, Any]) -> WorkItem:
+    """Store values as a draft without leaving the form."""
+    with transaction.atomic():
+        item = _locked_item(user, item_id, ("offered", "processing", "held"), "save")
+        item.draft = {**item.draft, **_clean_form_values(user, item, values, for_completion=False)}
+        item.save(update_fields=["draft", "updated_at"])
+    return item
+
+
+def complete_work_item(user: User, item_id: int, button: str, values: dict[str, Any]) -> WorkItem:
+    """Validate and store the values, then resume the instance along ``button``'s exit."""
+    with transaction.atomic():
+        item = _locked_item(user, item_id, COMPLETABLE, "complete")
+        buttons = [b["id"] for b in work_item_definition(item).get("buttons", [])]
+        if button not in buttons:
+            raise FormInvalid({"button": [f"must be one of {', '.join(buttons)}"]}, "Press one of the buttons.")
+        cleaned = {**item.draft, **_clean_form_values(user, item, values, for_completion=True)}
+        item.status = "completed"
+        item.button = button
+        item.completed_at = timezone.now()
+        item.save(update_fields=["status", "button", "completed_at", "updated_at"])
+        runtime.run_step(item.instance, engine.WorkItemCompleted(item.token, button, cleaned),
+                         actor=user.username)
+    return item
+
+
+def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
+                       to_workgroup: str | None = None) -> WorkItem:
+    """Hand the item to another person (offered to them) or back to a workgroup queue."""
+    if bool(to_user) == bool(to_workgroup):
+        raise FormInvalid({"user": ["give either a user or a workgroup"]})
+    with transaction.atomic():
+        item = WorkItem.objects.filter(pk=item_id).first()
+        if item is None or not (item.user_id == user.pk or policy.can_manage(user)):
+            raise NotFound("No such work item.")
+        runtime.lock_instance(item.instance_id)
+        item = WorkItem.objects.select_for_update().get(pk=item_id)
+        if item.status not in OPEN_STATUSES:
+            raise Conflict(f"Cannot transfer a work item that is {item.status}.")
+        if to_user:
+            target = User.objects.filter(username=to_user, is_active=True).first()
+            if target is None:
+                raise FormInvalid({"user": [f"no user named {to_user!r}"]})
+            if not policy.principal_for(target).has_license("direct_routed"):
+                raise FormInvalid({"user": [f"{to_user} has no license to receive work items"]})
+            item.user, item.workgroup, item.status, item.offered_at = target, None, "offered", timezone.now()
+        else:
+            workgroup = Workgroup.objects.filter(name=to_workgroup).first()
+            if workgroup is None:
+                raise FormInvalid({"workgroup": [f"no workgroup named {to_workgroup!r}"]})
+            item.user, item.workgroup, item.status, item.offered_at = None, workgroup, "queued", None
+        item.save(update_fields=["user", "workgroup", "status", "offered_at", "updated_at"])
+        if item.status == "queued":
+            offer_to_workgroup_member(item)
+    return item
+
+
+# ----------------------------------------------------------------- effects of the engine
+
+
+def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan) -> None:
+    item = WorkItem(
+        instance=instance,
+        token=effect.token,
+        process_name=instance.process_name,
+        name=effect.work_item,
+        category=effect.category,
+        description=effect.description,
+        priority=effect.priority,
+        skills=[list(s) for s in effect.skills],
+    )
+    if effect.user:
+        deliver_to_user(item, effect.user, plan)
+    else:
+        item.workgroup = Workgroup.objects.filter(name=effect.workgroup).first()
+        item.status = "queued"
+        item.save()
+        if item.workgroup is None:
+            plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup {effect.workgroup!r}")
+        else:
+            offer_to_workgroup_member(item)
+
+
+def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
+    target = User.objects.filter(username=username, is_active=True).first()
+    if target is None or not policy.principal_for(target).has_license("direct_routed"):
+        item.status = "queued"  # nobody to offer it to: a manager transfers it
+        item.save()
+        plan.record("work_item_undeliverable", f"{item.name}: no licensed user {username!r}")
+        return
+    item.user = target
+    item.status = "offered"
+    item.offered_at = plan.now
+    item.save()
+
+
+def withdraw_work_item(instance, effect: engine.WithdrawWorkItem, plan: runtime.StepPlan) -> None:
+    WorkItem.objects.filter(instance=instance, token=effect.token, status__in=OPEN_STATUSES).update(
+        status="withdrawn", updated_at=plan.now
+    )
+
+
+def cancel_open_work_items(instance, plan: runtime.StepPlan) -> None:
+    WorkItem.objects.filter(instance=instance, status__in=OPEN_STATUSES).update(
+        status="cancelled", updated_at=plan.now
+    )
+
+
+def register() -> None:
+    runtime.register_effect(engine.SendWorkItem, send_work_item)
+    runtime.register_effect(engine.WithdrawWorkItem, withdraw_work_item)
+    runtime.register_end_hook(cancel_open_work_items)
