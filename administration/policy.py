@@ -48,16 +48,22 @@ def principal_for(user: User) -> Principal:
     cached = getattr(user, "_ipa_principal", None)
     if cached is not None:
         return cached
-    workgroups = list(user.workgroups.values_list("name", "rights"))
-    roles = list(user.roles.values_list("name", "rights"))
     rights = set(user.rights or [])
-    for _, granted in (*workgroups, *roles):
-        rights.update(granted or [])
-    workgroup_names = [name for name, _ in workgroups]
-    role_names = [name for name, _ in roles]
+    workgroup_names, role_names = set(), set()
+    # One row per (workgroup, role) pair: users have few of each, and it saves a query per request.
+    memberships = User.objects.filter(pk=user.pk).values_list(
+        "workgroups__name", "workgroups__rights", "roles__name", "roles__rights"
+    )
+    for workgroup, workgroup_rights, role, role_rights in memberships:
+        if workgroup:
+            workgroup_names.add(workgroup)
+            rights.update(workgroup_rights or [])
+        if role:
+            role_names.add(role)
+            rights.update(role_rights or [])
     specs = SecuritySpecification.objects.filter(
-        Q(users=user) | Q(workgroups__name__in=workgroup_names) | Q(roles__name__in=role_names)
-    ).values_list("name", flat=True)
+        Q(users=user) | Q(workgroups__members=user) | Q(roles__members=user)
+    ).values_list("name", flat=True).distinct()
     principal = Principal(
         user_id=user.pk,
         username=user.username,
@@ -80,13 +86,18 @@ def forget_principal(user: User) -> None:
 # ------------------------------------------------------------------------- licenses
 
 
+def has_license(user: User, license_name: str) -> bool:
+    """Licenses are cumulative (the seed): a higher one includes every lower one."""
+    return license_rank(user.license) >= license_rank(license_name)
+
+
 def require_license(user: User, license_name: str, purpose: str) -> None:
-    if not principal_for(user).has_license(license_name):
+    if not has_license(user, license_name):
         raise NotAllowed(f"{purpose} needs the {license_name.replace('_', ' ')} license or higher.")
 
 
 def require_any_license(user: User) -> None:
-    if not principal_for(user).license:
+    if not user.license:
         raise NotAllowed("Work items need a license; ask an administrator to assign one.")
 
 

@@ -107,7 +107,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Browser tests serve the app from another process: they need a file, not :memory:.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db" / "test-portal.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SQLITE_TEST_DATABASE", str(BASE_DIR / "db" / "test-portal.sqlite3"))
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "administration.User"

@@ -15,9 +15,10 @@ from django.utils import timezone
 from administration import policy
 from administration.models import User, Workgroup
 from processes import engine
+from processes.engine import values as value_types
 from processes.errors import Conflict, FormInvalid, NotFound
 from processes.services import runtime
-from processes.services.forms import clean_values
+from processes.services.forms import clean_values, is_blank
 from workitems.forms import form_fields, work_item_definition
 from workitems.models import OPEN_STATUSES, WorkItem
 from workitems.routing import offer_to_workgroup_member
@@ -52,7 +53,7 @@ def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) 
     """Inside a transaction: lock the instance, then the item; check owner and status."""
     item = work_item_for(user, item_id)
     runtime.lock_instance(item.instance_id)
-    item = WorkItem.objects.select_for_update().select_related("instance", "workgroup").get(pk=item_id)
+    item = WorkItem.objects.select_for_update(of=("self",)).select_related("instance", "workgroup").get(pk=item_id)
     if not _is_users(user, item) and item.status not in ("completed",):
         raise Conflict("This work item was taken by someone else.")
     if item.status not in allowed:
@@ -94,9 +95,20 @@ def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, fo
     current = {f["variable"]: item.draft.get(f["variable"], f.get("value")) for f in fields}
     readonly = {f["variable"] for f in fields if f["readonly"] and not f["masked"]}
     # A read-only value sent back unchanged is fine (forms post every field).
-    values = {k: v for k, v in (values or {}).items() if not (k in readonly and v == current.get(k))}
+    values = {k: v for k, v in (values or {}).items()
+              if not (k in readonly and _unchanged(specs[k]["type"], v, current.get(k)))}
     required = [f["variable"] for f in fields if f["required"]] if for_completion else []
     return clean_values(values, specs, required=required, readonly=readonly, current=current, user=user)
+
+
+def _unchanged(type_name: str, sent: Any, current: Any) -> bool:
+    """Whether a read-only value came back as it was (``250`` for ``"250.00"``, blank for none)."""
+    if sent == current or (is_blank(sent) and is_blank(current)):
+        return True
+    try:
+        return value_types.coerce(type_name, sent) == value_types.coerce(type_name, current)
+    except ValueError:
+        return False
 
 
 def save_work_item(user: User, item_id: int, values: dict[str, Any]) -> WorkItem:
@@ -142,7 +154,7 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
             target = User.objects.filter(username=to_user, is_active=True).first()
             if target is None:
                 raise FormInvalid({"user": [f"no user named {to_user!r}"]})
-            if not policy.principal_for(target).has_license("direct_routed"):
+            if not policy.has_license(target, "direct_routed"):
                 raise FormInvalid({"user": [f"{to_user} has no license to receive work items"]})
             item.user, item.workgroup, item.status, item.offered_at = target, None, "offered", timezone.now()
         else:
@@ -184,7 +196,7 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
 
 def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
     target = User.objects.filter(username=username, is_active=True).first()
-    if target is None or not policy.principal_for(target).has_license("direct_routed"):
+    if target is None or not policy.has_license(target, "direct_routed"):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()
         plan.record("work_item_undeliverable", f"{item.name}: no licensed user {username!r}")

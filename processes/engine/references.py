@@ -25,6 +25,25 @@ from processes.engine.expressions import ExpressionError, compile_expression, co
 
 BUILTIN_NAMES = frozenset({"initiator", "instance_id"})
 ERROR_NAME = "error"  # in scope inside on_error
+ACTION_KINDS = frozenset(
+    {
+        "assign",
+        "decision",
+        "loop",
+        "for_each",
+        "call_task",
+        "change_state",
+        "end_process",
+        "send_work_item",
+        "invoke_web_service",
+        "run_handler",
+        "database",
+        "send_email",
+        "launch_process",
+        "wait",
+        "parallel",
+    }
+)  # each has a check_<kind> method below
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQL_PARAMETER = re.compile(r"%\(([^)]*)\)s")
 
@@ -272,7 +291,8 @@ class _Checker:
             try:
                 values.parse_duration(text)
             except ValueError as error:
-                self.add(path, f"not a valid ISO 8601 duration: {error}")
+                reason = str(error)
+                self.add(path, reason if "ISO 8601" in reason else f"not a valid ISO 8601 duration: {reason}")
 
     def target(self, action: dict[str, Any], path: str, key: str, what: str) -> tuple[str, dict] | None:
         """(path, item) of the state, task or work item named by ``action[key]``; unknown: reported."""
@@ -290,9 +310,8 @@ class _Checker:
     def walk(self, actions: Any, path: str, scope: _Scope) -> None:
         for index, action in enumerate(_list(actions)):
             kind = action.get("action") if isinstance(action, dict) else None
-            check = getattr(self, f"check_{kind}", None) if isinstance(kind, str) else None
-            if check is not None:
-                check(action, f"{path}[{index}]", scope)
+            if isinstance(kind, str) and kind in ACTION_KINDS:
+                getattr(self, f"check_{kind}")(action, f"{path}[{index}]", scope)
 
     def check_assign(self, action: dict[str, Any], path: str, scope: _Scope) -> None:
         self.variable(action.get("variable"), f"{path}.variable", scope)

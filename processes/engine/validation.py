@@ -220,7 +220,7 @@ _TYPE_WORDS = {
     "null": "null",
 }
 _ENUM_WORDS = {
-    "action": ("action", "known actions"),
+    "action": ("action", "known actions:"),
     "type": ("type", "types are"),
     "control": ("control", "controls are"),
     "mode": ("mode", "modes are"),
@@ -260,14 +260,13 @@ def _explain_value(error: ValidationError) -> str:
     if error.validator == "type":
         wanted = [expected] if isinstance(expected, str) else expected
         number = isinstance(instance, int | float) and not isinstance(instance, bool)
-        return f"must be {' or '.join(_TYPE_WORDS.get(t, t) for t in wanted)}, not {instance if number else _kind(instance)}"
+        given = instance if number else _kind(instance)
+        return f"must be {' or '.join(_TYPE_WORDS.get(name, name) for name in wanted)}, not {given}"
     if error.validator == "const":
         return f"must be {quoted(expected)}"
     if error.validator == "enum":
         last = error.absolute_path[-1] if error.absolute_path else ""
         what, listing = _ENUM_WORDS.get(last, ("value", "allowed values are"))
-        if listing == "known actions":
-            listing += ":"
         return (
             f"unknown {what} {quoted(instance)}{did_you_mean(instance, expected)}; "
             f"{listing} {', '.join(expected)}"
@@ -367,8 +366,8 @@ def _value_problems(spec: dict[str, Any], type_name: str) -> Iterator[tuple[str,
 def _range_problems(spec: dict[str, Any], type_name: str) -> Iterator[tuple[str, str]]:
     bounds = {}
     for key in ("min", "max"):
-        if spec.get(key) is None:
-            continue
+        if not isinstance(spec.get(key), int | float | str) or isinstance(spec[key], bool):
+            continue  # absent, or the schema already says it must be a number or a string
         if type_name not in _RANGE_TYPES:
             yield key, f"{key} applies only to integer, decimal, date and datetime variables, not {type_name}"
             continue

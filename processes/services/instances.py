@@ -73,7 +73,7 @@ def create_child_instance(parent: ProcessInstance, effect: engine.LaunchSubproce
         depth=parent.depth + 1,
         owner=parent.owner,
     )
-    plan.record("subprocess_launched", f"{definition.name} #{child.pk}")
+    plan.record("child_created", f"{definition.name} #{child.pk}")
     plan.schedule(child, "start", payload={"inputs": values})
 
 
@@ -103,8 +103,8 @@ def cancel_instance(user: User, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan) -> None:
-    """Cancel an instance, its open work items and timers, and the children it waits for."""
+def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan, *, tell_parent: bool = True) -> None:
+    """Cancel an instance, its open work items and timers, and its running children."""
     PendingEvent.objects.filter(instance=instance).delete()
     for hook in runtime.end_hooks():
         hook(instance, plan)
@@ -113,13 +113,15 @@ def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan) ->
     instance.waiting_detail = ""
     instance.ended_at = plan.now
     plan.record("cancelled", f"by {plan.actor}" if plan.actor else "")
-    runtime.notify_parent(instance, plan)
+    if tell_parent:
+        runtime.notify_parent(instance, plan)
     instance.save(update_fields=["status", "waiting_on", "waiting_detail", "ended_at", "updated_at"])
     runtime.save_plan(plan)
     for child in ProcessInstance.objects.select_for_update().filter(
         parent=instance, status__in=("running", "waiting", "error", "restored_in_error")
     ):
-        cancel_locked_instance(child, runtime.StepPlan(instance=child, now=plan.now, actor=plan.actor))
+        child_plan = runtime.StepPlan(instance=child, now=plan.now, actor=plan.actor)
+        cancel_locked_instance(child, child_plan, tell_parent=False)
 
 
 def retry_instance(user: User, instance_id: int) -> ProcessInstance:

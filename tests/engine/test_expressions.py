@@ -539,6 +539,16 @@ def test_repeating_a_list_of_big_lists_is_refused():
     assert "more than 100,000" in fails("[big] * 2", big=["a"] * 60_000).reason
 
 
+def test_repeating_empty_lists_a_billion_times_is_refused():
+    assert "more than 100,000" in fails("[[]] * 1000000000").reason
+
+
+def test_repeating_table_rows_is_weighed_by_their_cells():
+    rows = [{"name": "x" * 10, "amount": 1} for _ in range(5_000)]
+    assert "more than 100,000" in fails("rows * 2", rows=rows).reason
+    assert len(run("rows * 2", rows=rows[:1_000])) == 2_000
+
+
 def test_growing_text_by_concatenation_is_refused():
     assert "more than 100,000" in fails("s + s", s="a" * 60_000).reason
 

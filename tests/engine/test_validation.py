@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from processes.engine.references import ACTION_KINDS
 from processes.engine.validation import (
     PROCESS_SCHEMA,
     DefinitionError,
@@ -352,6 +353,7 @@ def test_every_object_of_the_schema_refuses_unknown_keys():
 
 
 def test_schema_knows_every_action_of_the_format():
+    assert set(PROCESS_SCHEMA["$defs"]["action"]["properties"]["action"]["enum"]) == ACTION_KINDS
     assert PROCESS_SCHEMA["$defs"]["action"]["properties"]["action"]["enum"] == [
         "assign",
         "decision",
@@ -1079,8 +1081,8 @@ def test_timeouts_and_waits_are_iso_8601_durations(duration, words):
     document = base()
     document["states"][0]["actions"][0]["timeout"] = duration
     add_to_state(document, {"action": "wait", "duration": duration})
-    assert_error(document, f"{SEND_PATH}.timeout", "not a valid ISO 8601 duration", words)
-    assert_error(document, f"{STATE_END}.duration", "not a valid ISO 8601 duration", words)
+    assert_error(document, f"{SEND_PATH}.timeout", "ISO 8601 duration", words)
+    assert_error(document, f"{STATE_END}.duration", "ISO 8601 duration", words)
 
 
 def test_launch_process_outputs_need_wait():
@@ -1147,6 +1149,17 @@ def test_the_same_fault_found_twice_is_reported_once():
 
 
 GARBAGE = [
+    {
+        "states": [
+            {
+                "name": "S",
+                "actions": [
+                    {"action": kind}
+                    for kind in ("exits", "owner", "unique", "external", "send_site", "__init__")
+                ],
+            }
+        ]
+    },
     None,
     [],
     "text",
