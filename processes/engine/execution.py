@@ -113,7 +113,8 @@ class Here:
         return STOP
 
     def end_wait(self) -> dict[str, Any]:
-        wait, self.thread["wait"] = self.thread["wait"], None
+        wait: dict[str, Any] = self.thread["wait"]
+        self.thread["wait"] = None
         return wait
 
 
@@ -155,7 +156,8 @@ class Execution:
 
     @property
     def threads(self) -> dict[str, dict[str, Any]]:
-        return self.state["threads"]
+        threads: dict[str, dict[str, Any]] = self.state["threads"]
+        return threads
 
     def new_id(self, kind: str) -> str:
         """A new token (``w``), thread (``t``) or task scope (``s``) id."""

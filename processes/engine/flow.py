@@ -7,6 +7,7 @@ with its progress, when that list runs out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from . import values
@@ -104,7 +105,7 @@ def _return(here: Here, scope_id: str) -> str:
     return NEXT
 
 
-def _inputs(here: Here, specs: dict[str, Any], owner: str) -> dict[str, Any]:
+def _inputs(here: Here, specs: Mapping[str, dict[str, Any]], owner: str) -> dict[str, Any]:
     """The action's ``inputs`` evaluated here and converted to the target's local types."""
     converted = {}
     for local, source in (here.action.get("inputs") or {}).items():

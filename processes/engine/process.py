@@ -54,10 +54,12 @@ class Process:
     def action(self, position: Position) -> dict[str, Any]:
         """The action at ``position``: a block's position followed by an index."""
         *block, index = position
+        assert isinstance(index, int), f"{format_position(position)} is not the position of an action"
         return self.block(block)[index]
 
     def _walk(self, key: tuple[str | int, ...]) -> Any:
         kind, name, *rest = key
+        assert isinstance(name, str), f"{format_position(key)} does not start with a state or task name"
         node: Any = self.states[name] if kind == "states" else self.tasks[name]
         for part in rest:
             node = node[part]

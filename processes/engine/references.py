@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from processes.engine import values
 from processes.engine.expressions import ExpressionError, compile_expression, compile_template
@@ -100,7 +100,7 @@ def _dict(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_name(value: Any) -> bool:
+def _is_name(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and NAME.fullmatch(value) is not None
 
 
@@ -294,7 +294,7 @@ class _Checker:
                 reason = str(error)
                 self.add(path, reason if "ISO 8601" in reason else f"not a valid ISO 8601 duration: {reason}")
 
-    def target(self, action: dict[str, Any], path: str, key: str, what: str) -> tuple[str, dict] | None:
+    def target(self, action: dict[str, Any], path: str, key: str, what: str) -> tuple[str, dict[str, Any]] | None:
         """(path, item) of the state, task or work item named by ``action[key]``; unknown: reported."""
         known = {"state": self.states, "task": self.tasks, "work item": self.work_items}[what]
         name = action.get(key)
@@ -399,8 +399,8 @@ class _Checker:
     def check_exits(self, exits: dict[str, Any], path: str, item: dict[str, Any]) -> None:
         """Every button of the work item needs an exit, and every exit must be a button."""
         title = f"work item {quoted(item['name'])}"
-        buttons = [button.get("id") for button in _list(item.get("buttons")) if isinstance(button, dict)]
-        buttons = [button for button in buttons if isinstance(button, str)]
+        ids = [button.get("id") for button in _list(item.get("buttons")) if isinstance(button, dict)]
+        buttons = [button for button in ids if isinstance(button, str)]
         for button in buttons:
             if button not in exits:
                 self.add(path, f"button {quoted(button)} of {title} has no exit")
