@@ -213,9 +213,24 @@ def process_pending_event(event_id: int, *, skip_locked: bool = False) -> bool:
             return True
         if instance.status not in ("running", "waiting"):
             return False  # in error: the event waits until a supervisor retries or skips
-        run_step(instance, engine_event(event))
-        event.delete()
+        try:
+            with transaction.atomic():
+                run_step(instance, engine_event(event))
+                event.delete()
+        except Exception as exc:  # a bug, not a process fault: park the instance, keep the event
+            log.exception("engine step failed for instance %s on %s %s", instance.pk, event.kind, event.token)
+            park_in_error(instance, f"the engine failed while handling {event.kind} {event.token}: "
+                                    f"{type(exc).__name__}; see the server log")
     return True
+
+
+def park_in_error(instance: ProcessInstance, message: str) -> None:
+    """Stop an instance in ``error`` after an unexpected failure, so no worker retries it in a loop."""
+    instance.refresh_from_db()
+    instance.status = "error"
+    instance.error = message
+    instance.save(update_fields=["status", "error", "updated_at"])
+    HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="error", detail=message[:500])
 
 
 def run_due_events(limit: int = 500) -> int:

@@ -160,3 +160,28 @@ def test_external_actions_fail_cleanly_until_their_runners_exist_and_on_error_ha
     instance.refresh_from_db()
     assert instance.status == "completed"
     assert instance.execution["globals"]["failure"] == "not_available"
+
+
+def test_an_unexpected_failure_parks_the_instance_in_error_and_keeps_its_event(admin, api, engine_runs,
+                                                                                monkeypatch):
+    from processes import engine
+
+    instance = run(admin, definition("Two Timers", [{"action": "wait", "duration": "PT0S"},
+                                                     {"action": "wait", "duration": "PT1H"}]))
+
+    def broken_timer_store(*args):
+        raise RuntimeError("disk on fire, value 4711")
+
+    monkeypatch.setitem(runtime._appliers, engine.StartTimer, broken_timer_store)
+    engine_runs()
+    instance.refresh_from_db()
+    assert instance.status == "error"
+    assert "RuntimeError" in instance.error and "4711" not in instance.error
+    assert PendingEvent.objects.filter(instance=instance, kind="timer").count() == 1  # nothing lost
+
+    monkeypatch.undo()
+    assert api("sam").post(f"/api/instances/{instance.pk}/retry").json()["status"] == "waiting"
+    engine_runs()
+    instance.refresh_from_db()
+    assert instance.waiting_on == "timer"
+    assert instance.execution["counters"]["w"] == 2  # the second wait started, once
