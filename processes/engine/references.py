@@ -294,7 +294,9 @@ class _Checker:
                 reason = str(error)
                 self.add(path, reason if "ISO 8601" in reason else f"not a valid ISO 8601 duration: {reason}")
 
-    def target(self, action: dict[str, Any], path: str, key: str, what: str) -> tuple[str, dict[str, Any]] | None:
+    def target(
+        self, action: dict[str, Any], path: str, key: str, what: str
+    ) -> tuple[str, dict[str, Any]] | None:
         """(path, item) of the state, task or work item named by ``action[key]``; unknown: reported."""
         known = {"state": self.states, "task": self.tasks, "work item": self.work_items}[what]
         name = action.get(key)

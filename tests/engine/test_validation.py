@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from processes.engine.references import ACTION_KINDS
 from processes.engine.validation import (
+    _VALIDATOR,
     PROCESS_SCHEMA,
     DefinitionError,
     DefinitionInvalid,
@@ -1253,6 +1254,14 @@ def test_garbage_is_reported_and_never_raises(document):
     found = validate_definition(document)
     assert found
     assert all(isinstance(error, DefinitionError) and error.path and error.message for error in found)
+
+
+@pytest.mark.parametrize("document", GARBAGE)
+def test_the_faster_action_dispatch_finds_what_the_standard_validator_finds(document):
+    def found(validator):
+        return sorted((list(error.absolute_path), error.message) for error in validator.iter_errors(document))
+
+    assert found(_VALIDATOR) == found(Draft202012Validator(PROCESS_SCHEMA))
 
 
 def test_a_non_object_document_is_reported_at_the_root():
