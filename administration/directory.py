@@ -88,7 +88,7 @@ class _Checker:
             self.error(path, f"must be a list of {what} names")
             return
         for i, name in enumerate(names):
-            if name not in known:
+            if not isinstance(name, str) or name not in known:
                 self.error(f"{path}[{i}]", f"no {what} named {name!r}")
 
 
@@ -110,7 +110,11 @@ def check_directory(document: Any) -> list[DirectoryError]:
             check.error(f"licenses.{name}", f"unknown license; licenses are {', '.join(LICENSES)}")
         elif not isinstance(seats, int) or seats < 0:
             check.error(f"licenses.{name}", "must be a number of seats (0 or more)")
-    skills = set(Skill.objects.values_list("name", flat=True)) | set(document.get("skills") or [])
+    new_skills = document.get("skills") or []
+    if not isinstance(new_skills, list) or not all(isinstance(s, str) and s for s in new_skills):
+        check.error("skills", "must be a list of skill names")
+        new_skills = []
+    skills = set(Skill.objects.values_list("name", flat=True)) | set(new_skills)
     workgroups = set(Workgroup.objects.values_list("name", flat=True))
     roles = set(Role.objects.values_list("name", flat=True))
     for i, entry in enumerate(document.get("workgroups") or []):
@@ -153,10 +157,9 @@ def check_directory(document: Any) -> list[DirectoryError]:
         check.error("server_parameters", "must be an object from parameter name to text value")
     for i, entry in enumerate(document.get("data_sources") or []):
         path = f"data_sources[{i}]"
-        scheme_ok = check.keys(path, entry, {"name", "url"}, ("name", "url")) and (
-            entry["url"].split(":", 1)[0].split("+")[0] in DATA_SOURCE_SCHEMES
-        )
-        if isinstance(entry, dict) and entry.get("url") and not scheme_ok:
+        check.keys(path, entry, {"name", "url"}, ("name", "url"))
+        url = entry.get("url") if isinstance(entry, dict) else None
+        if isinstance(url, str) and url and url.split(":", 1)[0].split("+")[0] not in DATA_SOURCE_SCHEMES:
             check.error(f"{path}.url", "must be a postgres://, mysql:// or sqlite:// URL")
     return check.errors
 

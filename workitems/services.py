@@ -94,9 +94,12 @@ def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, fo
     specs = {f["variable"]: f["spec"] for f in fields}
     current = {f["variable"]: item.draft.get(f["variable"], f.get("value")) for f in fields}
     readonly = {f["variable"] for f in fields if f["readonly"] and not f["masked"]}
-    # A read-only value sent back unchanged is fine (forms post every field).
+    masked = {f["variable"] for f in fields if f["masked"]}
+    # A read-only value sent back unchanged is fine (forms post every field), and so is a
+    # masked field posted back empty: only a value for it is refused.
     values = {k: v for k, v in (values or {}).items()
-              if not (k in readonly and _unchanged(specs[k]["type"], v, current.get(k)))}
+              if not (k in readonly and _unchanged(specs[k]["type"], v, current.get(k)))
+              and not (k in masked and is_blank(v))}
     required = [f["variable"] for f in fields if f["required"]] if for_completion else []
     return clean_values(values, specs, required=required, readonly=readonly, current=current, user=user)
 

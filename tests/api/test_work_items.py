@@ -166,3 +166,13 @@ def test_the_masked_value_is_kept_when_the_other_user_completes_the_item(pay_out
     instance = api("admin").get(f"/api/instances/{pay_out['instance']}/").json()
     assert instance["status"] == "completed"
     assert api("carol").get(f"/api/instances/{pay_out['instance']}/").json()["variables"]["iban"] == IBAN
+
+
+def test_a_masked_field_posted_back_empty_is_not_a_value_and_is_accepted(pay_out, api):
+    carol, bob = api("carol"), api("bob")
+    carol.post(f"/api/workitems/{pay_out['id']}/transfer", {"user": "bob"}, format="json")
+    assert bob.post(f"/api/workitems/{pay_out['id']}/pickup").status_code == 200
+    response = bob.post(f"/api/workitems/{pay_out['id']}/complete",
+                        {"button": "done", "values": {"iban": None}}, format="json")
+    assert response.status_code == 200
+    assert api("carol").get(f"/api/instances/{pay_out['instance']}/").json()["variables"]["iban"] == IBAN
