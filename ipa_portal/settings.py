@@ -201,6 +201,8 @@ USE_TZ = True
 
 # A storage id names this node's share of running instances (the seed's n+1 servers).
 ENGINE_STORAGE_ID = os.environ.get("ENGINE_STORAGE_ID", "")
+# A node whose heartbeat is older than this many seconds is taken over by the live ones.
+ENGINE_NODE_TIMEOUT = envint("ENGINE_NODE_TIMEOUT", "30")
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,12 @@ class Conflict(ServiceError):
     """The current status of the item or instance does not allow this (HTTP 409)."""
 
 
+class LaunchBlocked(ServiceError):
+    """New launches wait while a takeover restores a dead node's instances (HTTP 503, retry soon)."""
+
+    retry_after_seconds = 5
+
+
 class FormInvalid(ServiceError):
     """Values that do not fit their fields: ``errors`` maps each field to its messages."""
 

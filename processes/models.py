@@ -121,3 +121,26 @@ class RelatedInteraction(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class EngineNode(models.Model):
+    """A process running the engine (a Celery worker or the embedded ``serve``), by its storage id.
+
+    A node registers when it starts and beats while it runs; one whose heartbeat is older
+    than ``ENGINE_NODE_TIMEOUT`` is dead and its instances are taken over by the live ones.
+    """
+
+    storage_id = models.CharField(max_length=100, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)  # stopped cleanly, or taken over
+    taken_over_by = models.CharField(max_length=100, blank=True)  # set when it stopped by dying
+    restoring_until = models.DateTimeField(null=True, blank=True)  # a takeover of it is under way
+
+    class Meta:
+        ordering = ["storage_id"]
+
+    def __str__(self) -> str:
+        return self.storage_id

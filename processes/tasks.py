@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+import processes.services.nodes  # noqa: F401 - adds the takeover of dead nodes to the sweep
 from processes.services import runtime
 
 

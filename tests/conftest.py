@@ -21,9 +21,11 @@ def fast_passwords_and_fresh_caches(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from administration.parameters import forget_parameters
     from processes.services.definitions import forget_compiled_processes
+    from processes.services.nodes import forget_nodes
 
     forget_compiled_processes()
     forget_parameters()
+    forget_nodes()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from administration.models import User
 from processes import engine
 from processes.errors import Conflict, NotFound
 from processes.models import PendingEvent, ProcessInstance, RelatedInteraction
-from processes.services import runtime
+from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
 from processes.services.forms import clean_values
 
@@ -38,6 +38,7 @@ def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool 
     specs = launch_inputs(process)
     required = [n for n, spec in specs.items() if spec.get("required")]
     values = clean_values(inputs or {}, specs, required=required, user=user, what="launch input")
+    owner = nodes.owner_for_new_instance()  # raises LaunchBlocked while a takeover restores
     with transaction.atomic():
         instance = ProcessInstance.objects.create(
             definition=definition,
@@ -45,7 +46,7 @@ def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool 
             started_by=user,
             initiator=user.username,
             is_test=test,
-            owner=runtime.node_storage_id(),
+            owner=owner,
         )
         runtime.run_step(instance, engine.Launch(inputs=values), actor=user.username)
     return instance
@@ -71,7 +72,7 @@ def create_child_instance(parent: ProcessInstance, effect: engine.LaunchSubproce
         parent=parent,
         parent_token=effect.token if effect.wait else "",
         depth=parent.depth + 1,
-        owner=parent.owner,
+        owner=nodes.owner_for_new_instance(user_launch=False),
     )
     plan.record("child_created", f"{definition.name} #{child.pk}")
     plan.schedule(child, "start", payload={"inputs": values})

@@ -11,13 +11,18 @@ from processes.services.demo import DEMO_LOGINS, load_demo
 
 
 def run_embedded_engine(interval: float) -> None:
-    """The embedded engine: the sweep (timers, undelivered events, queued items) in a thread."""
+    """The embedded engine: the sweep (timers, undelivered events, queued items) in a thread.
+
+    It is an engine node too: it registers and beats from this loop, so a hung sweep shows.
+    """
     from django.db import close_old_connections
 
-    from processes.services import runtime
+    from processes.services import nodes, runtime
 
+    heartbeat = nodes.Heartbeat()
     while True:
         try:
+            heartbeat.beat_if_due()
             runtime.sweep()
         except Exception as exc:  # never let the engine thread die
             print(f"engine sweep failed: {exc}", flush=True)
