@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from administration import policy
+from ipa_portal.pagination import PageNumberPagination
 from processes.api import serializers as s
 from processes.engine.validation import PROCESS_SCHEMA, DefinitionInvalid, load_document
 from processes.models import ProcessDefinition, ProcessInstance
@@ -37,7 +38,7 @@ class DefinitionListView(APIView):
         queryset = ProcessDefinition.objects.all()
         if name := request.query_params.get("name"):
             queryset = queryset.filter(name=name)
-        paginator = self._paginator()
+        paginator = PageNumberPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(s.DefinitionSerializer(page, many=True).data)
 
@@ -58,11 +59,6 @@ class DefinitionListView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         return Response(s.DefinitionDetailSerializer(definition).data, status=status.HTTP_201_CREATED)
-
-    def _paginator(self):
-        from ipa_portal.pagination import PageNumberPagination
-
-        return PageNumberPagination()
 
 
 class DefinitionDetailView(APIView):

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from workitems.forms import description_for, form_fields
+from workitems.forms import description_for, form_fields, work_item_definition
 from workitems.models import WorkItem
 
 
@@ -34,8 +34,8 @@ class FieldSerializer(serializers.Serializer):
     value = serializers.JSONField(required=False)
 
     def to_representation(self, field: dict) -> dict:
-        data = {k: v for k, v in field.items() if k != "spec"}
-        return data
+        # The variable's spec stays on the server: it may name a security specification.
+        return {k: v for k, v in field.items() if k != "spec"}
 
 
 class WorkItemFormSerializer(WorkItemSerializer):
@@ -54,8 +54,6 @@ class WorkItemFormSerializer(WorkItemSerializer):
         return FieldSerializer(form_fields(self.context["request"].user, item), many=True).data
 
     def get_buttons(self, item: WorkItem) -> list[dict]:
-        from workitems.forms import work_item_definition
-
         return [{"id": b["id"], "label": b.get("label", b["id"])}
                 for b in work_item_definition(item).get("buttons", [])]
 
