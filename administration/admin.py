@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from . import models
 from .models import DataSource, LicenseAllocation, Role, SecuritySpecification, ServerParameter, Skill, User, Workgroup
 
 
@@ -15,3 +16,4 @@ class UserAdmin(BaseUserAdmin):
 
 
 admin.site.register([Workgroup, Role, Skill, LicenseAllocation, SecuritySpecification, ServerParameter, DataSource])
+admin.site.register(models.CertificateAuthority)  # the CA bundle of HTTPS web services, applied on the next call

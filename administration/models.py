@@ -69,6 +69,9 @@ class User(AbstractUser):
     roles = models.ManyToManyField(Role, blank=True, related_name="members")
     presence = models.CharField(max_length=20, choices=PRESENCE_CHOICES, default="offline")
     presence_since = models.DateTimeField(null=True, blank=True)
+    # When the agent last became Available or finished a group-routed item, whichever is later:
+    # the ACD offers a workgroup's item to the qualifying agent idle the longest (workitems.routing).
+    idle_since = models.DateTimeField(null=True, blank=True)
 
     @property
     def is_admin(self) -> bool:
@@ -122,3 +125,30 @@ class DataSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CertificateAuthority(models.Model):
+    """A certification authority trusted for HTTPS web services: an entry of the CA bundle.
+
+    Used with the file ``IPA_CA_BUNDLE`` (the seed's ca-bundle.crt); a change applies on the
+    next web service call, without a restart (processes.external.trust).
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    certificate = models.TextField(help_text="The PEM text, -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "certificate authorities"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from processes.external.trust import valid_pem
+
+        if problem := valid_pem(self.certificate or ""):
+            raise ValidationError({"certificate": f"not a PEM certificate OpenSSL accepts: {problem}"})

@@ -88,7 +88,12 @@ def forget_principal(user: User) -> None:
 
 def has_license(user: User, license_name: str) -> bool:
     """Licenses are cumulative (the seed): a higher one includes every lower one."""
-    return license_rank(user.license) >= license_rank(license_name)
+    return license_covers(user.license, license_name)
+
+
+def license_covers(held: str, license_name: str) -> bool:
+    """Whether holding the license ``held`` includes ``license_name`` (for a user read as columns)."""
+    return license_rank(held) >= license_rank(license_name)
 
 
 def require_license(user: User, license_name: str, purpose: str) -> None:

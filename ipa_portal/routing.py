@@ -1,3 +1,10 @@
-"""WebSocket routes (the work item and monitor consumers arrive with their issues)."""
+"""WebSocket routes. Each path is accepted with or without its trailing slash."""
 
-websocket_urlpatterns: list = []
+from django.urls import re_path
+
+from workitems.consumers import WorkItemConsumer
+
+websocket_urlpatterns: list = [
+    re_path(r"^ws/workitems/?$", WorkItemConsumer.as_asgi()),
+    # /ws/monitor/ (the monitor's consumer) goes here: re_path(r"^ws/monitor/?$", MonitorConsumer.as_asgi()),
+]

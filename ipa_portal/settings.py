@@ -131,9 +131,15 @@ if EMBEDDED:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = False
 else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    # Redis pub/sub: one PUBLISH per push, no per-message queue in Redis; a message for a
+    # socket that is not connected is dropped, which suits live updates (a page catches up
+    # from the snapshot it gets on connecting). docs/design/acd.md has the measurements.
+    # redis-py refuses (rather than queues) past max_connections, and every open page
+    # reconnects at once after a restart; its 5 s default socket timeout is raised too.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {
+        "hosts": [{"address": REDIS_URL, "socket_timeout": 15,
+                   "max_connections": envint("CHANNEL_LAYER_MAX_CONNECTIONS", "2000")}],
+    }}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
@@ -158,6 +164,7 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ipa-portal@localhost")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")  # seconds; a send_email that takes longer fails
 
 # ------------------------------------------------------------------------------- REST
 
@@ -203,6 +210,30 @@ USE_TZ = True
 ENGINE_STORAGE_ID = os.environ.get("ENGINE_STORAGE_ID", "")
 # A node whose heartbeat is older than this many seconds is taken over by the live ones.
 ENGINE_NODE_TIMEOUT = envint("ENGINE_NODE_TIMEOUT", "30")
+
+# invoke_web_service (docs/external-actions.md): HTTPS is verified against this file (the seed's
+# ca-bundle.crt, skipped when absent) + the certificate authorities of the administration pages
+# + the public CAs when IPA_TRUST_PUBLIC_CAS. Uploaded WSDL files live in IPA_WSDL_DIR.
+IPA_CA_BUNDLE = os.environ.get("IPA_CA_BUNDLE", str(BASE_DIR / "ca-bundle.crt"))
+IPA_TRUST_PUBLIC_CAS = envbool("IPA_TRUST_PUBLIC_CAS", "true")
+IPA_WSDL_DIR = Path(os.environ.get("IPA_WSDL_DIR", str(BASE_DIR / "wsdl")))
+IPA_WEB_SERVICE_TIMEOUT = float(os.environ.get("IPA_WEB_SERVICE_TIMEOUT", "60"))
+
+# External actions (docs/external-actions.md). Handlers: dotted paths of @handler callables
+# (IPA_HANDLERS adds comma-separated ones to the two shipped examples).
+IPA_HANDLERS = [
+    "processes.external.handlers.http_json",
+    "processes.external.handlers.render_template",
+    *[path.strip() for path in os.environ.get("IPA_HANDLERS", "").split(",") if path.strip()],
+]
+# database actions: the statement, connect and free-connection timeout (seconds), and the
+# connections each process may hold open per data source.
+DATA_SOURCE_TIMEOUT = envint("DATA_SOURCE_TIMEOUT", "30")
+DATA_SOURCE_POOL_SIZE = envint("DATA_SOURCE_POOL_SIZE", "4")
+# Embedded default only: threads that run external actions after commit (0: in the committing thread).
+EXTERNAL_CALL_THREADS = envint("EXTERNAL_CALL_THREADS", "4")
+# A call still pending this long after it was handed to a runner is handed again by the sweep.
+EXTERNAL_CALL_REDISPATCH_SECONDS = envint("EXTERNAL_CALL_REDISPATCH_SECONDS", "60")
 
 LOGGING = {
     "version": 1,

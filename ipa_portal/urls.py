@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import TemplateView
 
 urlpatterns = [
     path("api/", include("ipa_portal.api_urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", include("workitems.urls")),  # the work item client's pages
+    path("", include("processes.urls")),
 ]

@@ -144,3 +144,45 @@ class EngineNode(models.Model):
 
     def __str__(self) -> str:
         return self.storage_id
+
+
+EXTERNAL_CALL_STATUSES = [
+    ("pending", "Pending"),  # recorded with the step; not started (safe to dispatch again)
+    ("running", "Running"),  # a runner took it on ``node``; whether it ran is unknown until it reports
+    ("finished", "Finished"),  # reported back: the external_finished / external_failed event was recorded
+    ("lost", "Lost"),  # the process running it died: its instance was restored in error
+    ("cancelled", "Cancelled"),  # never started: its instance ended or stopped waiting for it
+]
+
+
+class ExternalCall(models.Model):
+    """One run of an external action (web service, handler, database, email) outside the step.
+
+    The step that starts the action inserts the row (``pending``); a runner marks it
+    ``running`` with the storage id of its node before it starts, so a takeover knows which
+    actions were in flight on a dead node; the outcome is recorded with the engine event
+    that resumes the instance. ``params`` are the evaluated parameters, kept only until the
+    call ends. See docs/external-actions.md.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="external_calls")
+    token = models.CharField(max_length=20)  # the engine's wait token
+    kind = models.CharField(max_length=30)  # invoke_web_service, run_handler, database, send_email
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=EXTERNAL_CALL_STATUSES, default="pending")
+    owner = models.CharField(max_length=100, blank=True)  # the instance's owner when the call was made
+    node = models.CharField(max_length=100, blank=True)  # storage id of the node that ran it
+    worker = models.CharField(max_length=200, blank=True)  # "host pid nonce" of the process that ran it
+    error_type = models.CharField(max_length=60, blank=True)  # finished with an error: its type
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField()  # last handed to a runner (the sweep hands stalled ones again)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["instance", "token"], name="unique_external_call_token")]
+        indexes = [models.Index(fields=["status", "dispatched_at"]), models.Index(fields=["status", "node"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.token} of instance {self.instance_id} ({self.status})"

@@ -37,8 +37,16 @@ def directory(db):
 
 
 @pytest.fixture
-def demo(directory):
-    """The demo directory and the demo processes, published."""
+def agents_available(directory):
+    """Every demo user Available, as after logging in: the ACD offers workgroup items only to them."""
+    from administration.models import User
+
+    User.objects.update(presence="available", presence_since=timezone.now(), idle_since=timezone.now())
+
+
+@pytest.fixture
+def demo(directory, agents_available):
+    """The demo directory (its agents Available) and the demo processes, published."""
     from processes.services.demo import load_demo
 
     load_demo()

@@ -339,4 +339,5 @@ def test_serve_with_the_demo_lists_the_logins_that_work(serve):
     assert status == 200
     assert me["username"] == "alice"
     status, processes = http("GET", f"{base}/api/processes/", token=body["token"])
-    assert {p["name"] for p in processes["results"]} == {"Expense Approval", "Car Loan", "Credit Check"}
+    assert {p["name"] for p in processes["results"]} == {"Expense Approval", "Car Loan", "Credit Check",
+                                                         "Web Service Demo", "Customer Onboarding"}

@@ -42,6 +42,8 @@ class WorkItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     offered_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Agents who let the ACD's offer of this item lapse, most recent last: offered again last.
+    lapsed_offers = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-priority", "created_at", "id"]
@@ -49,6 +51,11 @@ class WorkItem(models.Model):
         indexes = [
             models.Index(fields=["user", "status"]),
             models.Index(fields=["workgroup", "status", "-priority", "created_at"]),
+            models.Index(fields=["status", "offered_at"]),  # the sweep's lapsed offers
+            # My Work Items (open items, in the list's order): the first page is read off this
+            # index without sorting a user's whole backlog (bench/: 5,000 items, 30 ms -> ~1 ms).
+            models.Index(fields=["user", "-priority", "created_at", "id"], name="workitem_open_by_user",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
         ]
 
     def __str__(self) -> str:

@@ -19,9 +19,9 @@ from processes.engine import values as value_types
 from processes.errors import Conflict, FormInvalid, NotFound
 from processes.services import runtime
 from processes.services.forms import clean_values, is_blank
+from workitems import delivery, routing
 from workitems.forms import form_fields, work_item_definition
 from workitems.models import OPEN_STATUSES, WorkItem
-from workitems.routing import offer_to_workgroup_member
 
 COMPLETABLE = ("processing", "held")
 
@@ -41,19 +41,46 @@ def work_item_for(user: User, item_id: int) -> WorkItem:
 
 
 def _is_users(user: User, item: WorkItem) -> bool:
-    if item.user_id == user.pk:
+    return _is_users_row(user, item.user_id, item.status, item.workgroup.name if item.workgroup_id else None)
+
+
+def _is_users_row(user: User, user_id: int | None, status: str, workgroup: str | None) -> bool:
+    if user_id == user.pk:
         return True
     # A queued group item may be taken by any member of its workgroup (first come).
-    return item.status == "queued" and item.workgroup is not None and (
-        item.workgroup.name in policy.principal_for(user).workgroups
-    )
+    return status == "queued" and workgroup is not None and workgroup in policy.principal_for(user).workgroups
+
+
+# The statements every pickup and completion makes, compiled once (see runtime.HotQuery).
+_owner_of_item = runtime.HotQuery(lambda pk: WorkItem.objects.filter(pk=pk).order_by().values_list(
+    "instance_id", "user_id", "status", "workgroup__name"))
+_locked_item_row = runtime.HotQuery(lambda pk: WorkItem.objects.select_for_update(of=("self",)).filter(pk=pk)
+                                    .order_by())
+_receiver = runtime.HotQuery(lambda username: User.objects.filter(username=username, is_active=True)
+                             .order_by().values_list("pk", "license"))
 
 
 def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) -> WorkItem:
-    """Inside a transaction: lock the instance, then the item; check owner and status."""
-    item = work_item_for(user, item_id)
-    runtime.lock_instance(item.instance_id)
-    item = WorkItem.objects.select_for_update(of=("self",)).select_related("instance", "workgroup").get(pk=item_id)
+    """Inside a transaction: lock the instance, then the item; check owner and status.
+
+    Every pickup and completion runs this, so its three statements are kept narrow: the
+    first read takes only what the ownership check needs, and the item, read again under
+    the lock, gets the locked instance row instead of joining it a second time.
+    """
+    policy.require_any_license(user)
+    row = _owner_of_item.first(item_id)
+    if row is None or not _is_users_row(user, *row[1:]):
+        raise NotFound("No such work item.")
+    instance = runtime.lock_instance(row[0])
+    if instance is None:
+        raise NotFound("No such work item.")
+    if row[3] is None:
+        item = _locked_item_row.first(item_id)
+    else:  # a workgroup's item: the workgroup's name decides who may take it
+        item = WorkItem.objects.select_for_update(of=("self",)).select_related("workgroup").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("No such work item.")
+    item.instance = instance
     if not _is_users(user, item) and item.status not in ("completed",):
         raise Conflict("This work item was taken by someone else.")
     if item.status not in allowed:
@@ -66,9 +93,11 @@ def pickup_work_item(user: User, item_id: int) -> WorkItem:
         item = _locked_item(user, item_id, ("offered", "queued"), "pick up")
         if item.status == "queued":
             policy.require_license(user, "group_routed", "Taking a workgroup's work item")
+        previous = item.user_id
         item.user = user
         item.status = "processing"
         item.save(update_fields=["user", "status", "updated_at"])
+        delivery.work_item_changed(item.pk, previous)
     return item
 
 
@@ -85,6 +114,7 @@ def _set_status(user: User, item_id: int, current: str, new: str, verb: str) -> 
         item = _locked_item(user, item_id, (current,), verb)
         item.status = new
         item.save(update_fields=["status", "updated_at"])
+        delivery.work_item_changed(item.pk, item.user_id)
     return item
 
 
@@ -120,6 +150,7 @@ def save_work_item(user: User, item_id: int, values: dict[str, Any]) -> WorkItem
         item = _locked_item(user, item_id, ("offered", "processing", "held"), "save")
         item.draft = {**item.draft, **_clean_form_values(user, item, values, for_completion=False)}
         item.save(update_fields=["draft", "updated_at"])
+        delivery.work_item_changed(item.pk, item.user_id)
     return item
 
 
@@ -135,8 +166,13 @@ def complete_work_item(user: User, item_id: int, button: str, values: dict[str, 
         item.button = button
         item.completed_at = timezone.now()
         item.save(update_fields=["status", "button", "completed_at", "updated_at"])
+        delivery.work_item_changed(item.pk, item.user_id)
+        if item.is_group_routed:  # the agent is idle from now: before the step routes what it sends
+            routing.agents_finished([item.user_id])
         runtime.run_step(item.instance, engine.WorkItemCompleted(item.token, button, cleaned),
                          actor=user.username)
+        if item.is_group_routed:  # the agent has room again
+            routing.route_for_agents([item.user_id])
     return item
 
 
@@ -153,6 +189,7 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
         item = WorkItem.objects.select_for_update().get(pk=item_id)
         if item.status not in OPEN_STATUSES:
             raise Conflict(f"Cannot transfer a work item that is {item.status}.")
+        before = (item.user_id, item.workgroup_id, item.status)
         if to_user:
             target = User.objects.filter(username=to_user, is_active=True).first()
             if target is None:
@@ -165,9 +202,12 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
             if workgroup is None:
                 raise FormInvalid({"workgroup": [f"no workgroup named {to_workgroup!r}"]})
             item.user, item.workgroup, item.status, item.offered_at = None, workgroup, "queued", None
-        item.save(update_fields=["user", "workgroup", "status", "offered_at", "updated_at"])
+            routing.note_passed_over(item, before[0])  # back to the queue: others first
+        item.save(update_fields=["user", "workgroup", "status", "offered_at", "lapsed_offers", "updated_at"])
+        delivery.work_item_changed(item.pk, before[0])
         if item.status == "queued":
-            offer_to_workgroup_member(item)
+            routing.route_item(item)
+        routing.items_left_agents([before])
     return item
 
 
@@ -194,35 +234,47 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
         if item.workgroup is None:
             plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup {effect.workgroup!r}")
         else:
-            offer_to_workgroup_member(item)
+            routing.route_item(item)  # in the step's transaction: offered now, or it waits
 
 
 def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
-    target = User.objects.filter(username=username, is_active=True).first()
-    if target is None or not policy.has_license(target, "direct_routed"):
+    # Two columns, not a User: this runs in every step that sends a work item to a person.
+    target = _receiver.first(username)
+    if target is None or not policy.license_covers(target[1], "direct_routed"):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()
         plan.record("work_item_undeliverable", f"{item.name}: no licensed user {username!r}")
         return
-    item.user = target
+    item.user_id = target[0]
     item.status = "offered"
     item.offered_at = plan.now
     item.save()
+    delivery.work_item_changed(item.pk, None)
 
 
 def withdraw_work_item(instance, effect: engine.WithdrawWorkItem, plan: runtime.StepPlan) -> None:
-    WorkItem.objects.filter(instance=instance, token=effect.token, status__in=OPEN_STATUSES).update(
-        status="withdrawn", updated_at=plan.now
-    )
+    _close(WorkItem.objects.filter(instance=instance, token=effect.token, status__in=OPEN_STATUSES),
+           "withdrawn", plan)
 
 
 def cancel_open_work_items(instance, plan: runtime.StepPlan) -> None:
-    WorkItem.objects.filter(instance=instance, status__in=OPEN_STATUSES).update(
-        status="cancelled", updated_at=plan.now
-    )
+    _close(WorkItem.objects.filter(instance=instance, status__in=OPEN_STATUSES), "cancelled", plan)
+
+
+def _close(items, status: str, plan: runtime.StepPlan) -> None:
+    """Close open items; their people are told after commit, and the ACD fills the room they leave."""
+    closing = list(items.values_list("pk", "user_id", "workgroup_id", "status"))
+    if not closing:
+        return
+    items.update(status=status, updated_at=plan.now)
+    for item_id, user_id, _, _ in closing:
+        if user_id:
+            delivery.work_item_changed(item_id, user_id)
+    routing.items_left_agents([(user_id, workgroup_id, before) for _, user_id, workgroup_id, before in closing])
 
 
 def register() -> None:
     runtime.register_effect(engine.SendWorkItem, send_work_item)
     runtime.register_effect(engine.WithdrawWorkItem, withdraw_work_item)
     runtime.register_end_hook(cancel_open_work_items)
+    routing.register()

@@ -1,7 +1,6 @@
 """Who the caller is, their presence, and tokens for scripts."""
 
 from django.contrib.auth import authenticate
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -9,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from administration import policy
+from administration import policy, presence
 from administration.models import PRESENCE_CHOICES
 
 
@@ -66,8 +65,6 @@ class PresenceView(APIView):
     def put(self, request: Request) -> Response:
         body = PresenceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = request.user
-        user.presence = body.validated_data["status"]
-        user.presence_since = timezone.now()
-        user.save(update_fields=["presence", "presence_since"])
+        # Routes in the same transaction: Available may bring offers, anything else takes them back.
+        user = presence.set_presence(request.user, body.validated_data["status"])
         return Response(me(user))

@@ -13,6 +13,7 @@ from administration.models import User
 from processes.engine import Process, compile_process
 from processes.engine.validation import DefinitionInvalid, validate_definition
 from processes.errors import Conflict, NotFound
+from processes.external import handlers
 from processes.models import ProcessDefinition
 
 
@@ -23,7 +24,7 @@ def import_definition(document: dict, *, user: User | None = None, publish: bool
     """
     if user is not None:
         policy.require_designer(user)
-    errors = validate_definition(document)
+    errors = [*validate_definition(document), *handlers.definition_errors(document)]  # handlers: this server's
     if errors:
         raise DefinitionInvalid(errors)
     with transaction.atomic():
@@ -64,7 +65,17 @@ def _publish(definition: ProcessDefinition) -> None:
 
 
 def published_version(name: str) -> ProcessDefinition | None:
-    return ProcessDefinition.objects.filter(name=name, published=True).first()
+    """The version users launch. Its document is left unread: launches use the compiled, cached one."""
+    from processes.services.runtime import HotQuery
+
+    global _published
+    if _published is None:  # every launch asks: compiled once
+        _published = HotQuery(lambda name: ProcessDefinition.objects.filter(
+            name=name, published=True).order_by("-version").defer("document")[:1])
+    return _published.first(name)
+
+
+_published = None
 
 
 def newest_version(name: str) -> ProcessDefinition | None:

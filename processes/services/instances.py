@@ -156,8 +156,13 @@ def relate_interaction(user: User, instance: ProcessInstance, data: dict[str, st
 
 
 def visible_instances(user: User) -> QuerySet[ProcessInstance]:
-    """The instances the user may see: all with the View right, else the ones they started."""
-    instances = ProcessInstance.objects.all()
+    """The instances the user may see: all with the View right, else the ones they started.
+
+    For lists: the execution state and the definition's document (when the caller joins
+    the definition) are left unread; decoding them for every row was most of a page's time
+    (docs/performance.md). ``visible_instance`` reads one instance whole.
+    """
+    instances = ProcessInstance.objects.defer("execution", "definition__document")
     if not policy.can_view_all_instances(user):
         instances = instances.filter(started_by=user)
     return instances

@@ -21,7 +21,6 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -31,14 +30,14 @@ from django.utils import timezone
 
 from administration.parameters import boolean_parameter, integer_parameter
 from processes.errors import Conflict, LaunchBlocked, NotFound, ServiceError
-from processes.models import EngineNode, HistoryEntry, PendingEvent, ProcessInstance
+from processes.external import recovery
+from processes.models import EngineNode, ProcessInstance
 from processes.services import runtime
 
 log = logging.getLogger("ipa.engine.nodes")
 
 LOAD_STATUSES = ("running", "waiting", "error")  # what a node's load counts
 OPEN_STATUSES = ("running", "waiting", "error", "restored_in_error")  # not ended: these change owner
-EXTERNAL_RESULTS = ("external_finished", "external_failed")
 LAUNCH_VIEW_SECONDS = 1.0  # how long a launch trusts the node list it read
 
 
@@ -336,48 +335,15 @@ def _hand_out(source: str, loads: dict[str, int], instance_ids: list[int] | None
     return {storage_id: len(pks) for storage_id, pks in shares.items()}
 
 
-def _external_waits(execution: dict[str, Any]) -> list[tuple[str, str]]:
-    """(token, label) of every external action the instance waits on."""
-    waits = [thread.get("wait") or {} for thread in (execution or {}).get("threads", {}).values()]
-    return [(wait["token"], wait.get("detail", "")) for wait in waits if wait.get("kind") == "external"]
-
-
-def _unanswered(waits: dict[int, list[tuple[str, str]]]) -> dict[int, list[str]]:
-    """Of these external waits per instance, the labels of those whose result was never recorded."""
-    answered = set(PendingEvent.objects.filter(instance_id__in=list(waits), kind__in=EXTERNAL_RESULTS)
-                   .values_list("instance_id", "token"))
-    stranded = {pk: [label for token, label in pairs if (pk, token) not in answered] for pk, pairs in waits.items()}
-    return {pk: labels for pk, labels in stranded.items() if labels}
-
-
 def _restore_external_waits(source: str, now: datetime, instance_ids: list[int] | None = None) -> list[int]:
-    """The dead node's instances with an external action in flight go to ``restored_in_error``.
+    """The external actions that were running on the dead node ``source`` go to ``restored_in_error``.
 
-    An external action whose result is already recorded (a pending ``external_*`` event) is
-    not in flight any more: that instance simply goes on under its new owner.
+    The runners record which node runs each call (``ExternalCall.node``), so this is known,
+    not guessed: a call still pending never started (the sweep hands it out again) and one
+    that finished has its result recorded; only a running one may have partly run. Its
+    instance is restored in error whichever node owns it.
     """
-    instances = ProcessInstance.objects.filter(owner=source, status__in=("running", "waiting"))
-    if instance_ids is not None:
-        instances = instances.filter(pk__in=instance_ids)
-    rows = instances.values_list("pk", "execution").iterator(chunk_size=500)
-    candidates = _unanswered({pk: waits for pk, execution in rows if (waits := _external_waits(execution))})
-    if not candidates:
-        return []
-    # Lock them (a live worker may be delivering a result to one right now), then look again.
-    locked = list(instances.select_for_update().filter(pk__in=list(candidates)).order_by("pk"))
-    stranded = _unanswered({i.pk: waits for i in locked if (waits := _external_waits(i.execution))})
-    reason = f"node {source} stopped responding"
-    history = []
-    for instance in locked:
-        if instance.pk not in stranded:
-            continue
-        instance.status = "restored_in_error"
-        instance.error = (f"Engine {reason} while {', '.join(stranded[instance.pk])} was running; whether it "
-                          "ran cannot be known. Retry runs it again, skip moves past it.")
-        instance.save(update_fields=["status", "error", "updated_at"])
-        history.append(HistoryEntry(instance=instance, at=now, what="restored_in_error", detail=reason))
-    HistoryEntry.objects.bulk_create(history)
-    return [entry.instance.pk for entry in history]
+    return recovery.restore_calls_of_node(source, instance_ids)
 
 
 def transfer_instances(source: str, target: str, instance_ids: list[int] | None = None) -> Handover:

@@ -95,11 +95,73 @@ def engine_context(instance: ProcessInstance, now: datetime) -> engine.Context:
     )
 
 
+class HotQuery:
+    """A query of the hot path, compiled once by Django and then run again with new parameters.
+
+    Django compiles a queryset to SQL on every evaluation, and on a step's few one-row
+    reads that costs more CPU than PostgreSQL spends answering them (see docs/performance.md).
+    ``build(*params)`` returns the queryset; the SQL it compiles to is kept per database
+    connection alias and vendor and run with the new parameters, which must be the only
+    ones the query has and take the same places (primary keys, names: never ``__in`` lists
+    or None; a query whose compiled parameters differ is simply evaluated every time).
+    Rows come back as model instances (``values()`` querysets: as tuples), through the
+    fields' own converters, as the queryset would have returned them.
+    """
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self.build = build
+        self._compiled: dict[tuple[str, str], tuple | None] = {}
+
+    def _compile(self, connection, params: tuple) -> tuple:
+        queryset = self.build(*params)
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, compiled_params = compiler.as_sql()
+        if list(compiled_params) != list(params) or queryset.query.select_related:
+            # The SQL would not take these parameters as they come (a backend inlines one of
+            # them), or the rows span several models: evaluate the queryset every time.
+            return None
+        columns = [column for column, _, _ in compiler.select]
+        converters = compiler.get_converters(columns)
+        model = queryset.model if not queryset.query.values_select else None
+        names = [column.target.attname for column in columns] if model is not None else None
+        return sql, converters, model, names, bool(queryset.query.select_for_update)
+
+    def first(self, *params: Any) -> Any:
+        """The first row (None when there is none), on the default database."""
+        from django.db import connection
+
+        key = (connection.alias, connection.vendor)
+        compiled = self._compiled.get(key, False)
+        if compiled is False:
+            compiled = self._compiled[key] = self._compile(connection, params)
+        if compiled is None:
+            return next(iter(self.build(*params)), None)
+        sql, converters, model, names, for_update = compiled
+        if for_update and connection.get_autocommit():  # as the queryset itself would refuse
+            raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if converters:
+            row = list(row)
+            for position, (functions, expression) in converters.items():
+                for function in functions:
+                    row[position] = function(row[position], expression, connection)
+        return model.from_db(connection.alias, names, row) if model is not None else tuple(row)
+
+
+_lock_instance = {
+    skip: HotQuery(lambda pk, skip=skip: ProcessInstance.objects.select_for_update(skip_locked=skip)
+                   .filter(pk=pk).order_by())
+    for skip in (False, True)
+}
+
+
 def lock_instance(instance_id: int, *, skip_locked: bool = False) -> ProcessInstance | None:
     """The instance row, locked until the transaction ends (None: gone, or busy with ``skip_locked``)."""
-    # No ORDER BY, no LIMIT: one row by primary key (every step starts here; the SQL compiler is the cost).
-    rows = ProcessInstance.objects.select_for_update(skip_locked=skip_locked).filter(pk=instance_id).order_by()
-    return next(iter(rows), None)
+    return _lock_instance[skip_locked].first(instance_id)
 
 
 def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engine.Step:
@@ -284,17 +346,10 @@ def launch_subprocess(instance: ProcessInstance, effect: engine.LaunchSubprocess
     create_child_instance(instance, effect, plan)
 
 
-def run_external(instance: ProcessInstance, effect: engine.RunExternal, plan: StepPlan) -> None:
-    """External actions come with their own runners; until one is registered, they fail cleanly."""
-    plan.schedule(
-        instance,
-        "external_failed",
-        effect.token,
-        {"error": {"type": "not_available", "message": f"{effect.kind} is not available on this server"}},
-    )
-
-
 register_effect(engine.StartTimer, start_timer)
 register_effect(engine.CancelTimer, cancel_timer)
 register_effect(engine.LaunchSubprocess, launch_subprocess)
-register_effect(engine.RunExternal, run_external)
+
+# External actions (RunExternal) are recorded as ExternalCall rows and run after the commit;
+# the runner registers its applier, end hook and sweep hooks when imported.
+import processes.external.runner  # noqa: E402, F401

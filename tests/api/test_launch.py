@@ -9,7 +9,8 @@ LAUNCH = "/api/processes/Expense%20Approval/launch"
 
 def test_the_process_list_shows_launch_inputs_to_users_with_the_launch_right(demo, api):
     processes = {p["name"]: p for p in api("dave").get("/api/processes/").json()["results"]}
-    assert set(processes) == {"Expense Approval", "Car Loan", "Credit Check"}
+    assert set(processes) == {"Expense Approval", "Car Loan", "Credit Check", "Web Service Demo",
+                              "Customer Onboarding"}
     inputs = {i["name"]: i for i in processes["Expense Approval"]["inputs"]}
     assert inputs["amount"] == {"name": "amount", "type": "decimal", "required": True, "default": None}
     assert "iban" not in inputs  # dave is not on the Payroll specification

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from administration.models import ServerParameter, User
 from administration.parameters import forget_parameters, integer_parameter
-from processes.models import EngineNode, HistoryEntry, PendingEvent, ProcessInstance
+from processes.models import EngineNode, ExternalCall, HistoryEntry, PendingEvent, ProcessInstance
 from processes.services import instances, nodes, runtime
 from processes.services.definitions import import_definition
+from tests.external.support import runs_here  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +55,10 @@ def launch(admin, process: str, owner: str) -> ProcessInstance:
 
 
 def in_flight_mail(admin, owner: str) -> ProcessInstance:
-    """A Mailer whose send_email was handed to a runner that never reported back."""
+    """A Mailer whose send_email a runner on ``owner`` started and never reported back."""
     instance = launch(admin, "Mailer", owner)
     assert (instance.status, instance.waiting_on) == ("waiting", "external")
-    PendingEvent.objects.filter(instance=instance, kind__startswith="external").delete()
+    ExternalCall.objects.filter(instance=instance).update(status="running", node=owner, started_at=timezone.now())
     return instance
 
 
@@ -211,7 +212,9 @@ def test_a_dead_node_s_instances_go_to_the_live_nodes_least_loaded_first(admin):
     assert nodes.take_over_dead_nodes() == []  # once is enough
 
 
-def test_an_external_action_in_flight_on_a_dead_node_is_restored_in_error(admin, api, engine_runs):
+@pytest.mark.usefixtures("runs_here")  # the retried email runs in this process, after the commit
+def test_an_external_action_in_flight_on_a_dead_node_is_restored_in_error(admin, api, engine_runs, mailoutbox,
+                                                                         django_capture_on_commit_callbacks):
     node("dead", age=60)
     node("n2")
     mail = in_flight_mail(admin, "dead")
@@ -224,17 +227,21 @@ def test_an_external_action_in_flight_on_a_dead_node_is_restored_in_error(admin,
     assert entry.detail == "node dead stopped responding"
     timer.refresh_from_db()
     assert (timer.owner, timer.status) == ("n2", "waiting")
-    # the supervisor retries: the email goes out again (here: fails cleanly, and on_error handles it)
-    assert api("sam").post(f"/api/instances/{mail.pk}/retry").status_code == 200
-    engine_runs()
+    assert ExternalCall.objects.get(instance=mail).status == "lost"
+    # the supervisor retries: the email goes out again, after the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api("sam").post(f"/api/instances/{mail.pk}/retry").status_code == 200
     mail.refresh_from_db()
-    assert mail.status == "completed" and mail.execution["globals"]["failure"] == "not_available"
+    assert mail.status == "completed" and mail.execution["globals"]["failure"] is None
+    assert [message.to for message in mailoutbox] == [["a@example.com"]]
 
 
 def test_an_external_action_whose_result_is_recorded_is_not_in_flight(admin):
     node("dead", age=60)
     node("n2")
-    mail = launch(admin, "Mailer", "dead")  # its external_failed event is pending: the runner answered
+    mail = launch(admin, "Mailer", "dead")
+    ExternalCall.objects.filter(instance=mail).update(status="finished")  # the runner answered:
+    PendingEvent.objects.create(instance=mail, kind="external_finished", token="w1", due_at=timezone.now())
     [handover] = nodes.take_over_dead_nodes()
     assert handover.restored_in_error == []
     mail.refresh_from_db()

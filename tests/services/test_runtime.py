@@ -1,5 +1,6 @@
 """The durable runtime against the real database: events, timers, faults, retry, skip, cancel."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from administration.models import ServerParameter, User
 from processes.models import HistoryEntry, PendingEvent, ProcessInstance
 from processes.services import instances, runtime
 from processes.services.definitions import import_definition
+from tests.external.support import runs_here  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -149,17 +151,32 @@ def test_events_of_an_instance_in_error_wait_for_the_supervisor(admin, api, engi
     assert instance.status == "completed"
 
 
-def test_external_actions_fail_cleanly_until_their_runners_exist_and_on_error_handles_it(admin, engine_runs):
+@pytest.mark.usefixtures("runs_here")  # the runner runs in this process, after the commit
+def test_an_external_action_runs_after_the_commit_and_on_error_handles_its_failure(
+        admin, settings, mailoutbox, django_capture_on_commit_callbacks):
     document = definition("Mailer", [
         {"action": "send_email", "to": "\"a@example.com\"", "subject": "Hi", "body": "Hello",
          "on_error": [{"action": "assign", "variable": "failure", "value": "error[\"type\"]"}]},
     ], [{"name": "failure", "type": "string"}])
-    instance = run(admin, document)
-    assert instance.waiting_on == "external"
-    engine_runs()
+    import_definition(document, publish=True)
+    with django_capture_on_commit_callbacks() as callbacks:
+        instance = instances.launch_process(admin, "Mailer", {})
     instance.refresh_from_db()
-    assert instance.status == "completed"
-    assert instance.execution["globals"]["failure"] == "not_available"
+    assert (instance.waiting_on, mailoutbox) == ("external", [])  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    instance.refresh_from_db()
+    assert (instance.status, instance.execution["globals"]["failure"]) == ("completed", None)
+    assert [message.subject for message in mailoutbox] == ["Hi"]
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        settings.EMAIL_HOST, settings.EMAIL_PORT = probe.getsockname()
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = instances.launch_process(admin, "Mailer", {})
+    failed.refresh_from_db()
+    assert (failed.status, failed.execution["globals"]["failure"]) == ("completed", "connection_failed")
 
 
 def test_an_unexpected_failure_parks_the_instance_in_error_and_keeps_its_event(admin, api, engine_runs,

@@ -1,0 +1,200 @@
+"""This engine on the three-step approval, through the same service functions the API calls.
+
+launch (``amount``) -> a work item sent to the initiating user, picked up and completed
+with ``approve`` (``workitems.services.pickup_work_item`` then ``complete_work_item``)
+-> an ``assign`` -> end. Every process launches and completes its own instances on the
+real durable path: production settings (DEBUG off, PostgreSQL, Redis as the broker, so
+nothing runs eagerly), row lock, history, the events table, after-commit hooks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import time
+
+from bench.common import PRODUCT_PYTHON, ROOT, TX_CONTROL, db_name, product_env, recreate_database
+
+DATABASE = db_name("ipa")
+PROCESS = "Bench Approval"
+APPROVAL = {
+    "format": "ipa.process/v1", "name": PROCESS, "start_state": "Main",
+    "variables": [{"name": "amount", "type": "decimal", "input": True},
+                  {"name": "approved", "type": "boolean", "default": False}],
+    "states": [{"name": "Main", "actions": [
+        {"action": "send_work_item", "work_item": "Approve", "to": {"user": "{{ initiator }}"},
+         "exits": {"approve": [{"action": "assign", "variable": "approved", "value": "true"}]}},
+        {"action": "end_process"}]}],
+    "work_items": [{"name": "Approve", "description": "Approve {{ amount }}", "fields": [],
+                    "buttons": [{"id": "approve", "label": "Approve"}]}],
+}
+MAX_PROCESSES = 8
+
+
+def username(index: int) -> str:
+    return f"bench-{index + 1}"
+
+
+def directory(usernames: list[str]) -> dict:
+    return {
+        "format": "ipa.directory/v1",
+        "licenses": {"direct_routed": len(usernames) + 10},
+        "users": [{"username": name, "password": f"{name}-password", "license": "direct_routed",
+                   "rights": ["launch", "view"]} for name in usernames],
+    }
+
+
+def django_setup(database: str) -> None:
+    """In a fresh (spawned) process: the portal's production settings against ``database``."""
+    os.environ.update(product_env(database))
+    import django
+
+    django.setup()
+
+
+def migrate(database: str) -> None:
+    subprocess.run([str(PRODUCT_PYTHON), "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT,
+                   env=product_env(database), check=True)
+
+
+def _load(database: str, usernames: list[str]) -> None:
+    django_setup(database)
+    from administration.directory import import_directory
+    from processes.services.definitions import import_definition
+
+    import_directory(directory(usernames))
+    import_definition(APPROVAL, publish=True)
+
+
+_prepared: set[str] = set()
+
+
+def prepare(database: str = DATABASE, usernames: list[str] | None = None) -> None:
+    """A fresh database, migrated, with the bench users and the approval published."""
+    recreate_database(database)
+    migrate(database)
+    run_in_child(_load, database, usernames or [username(i) for i in range(MAX_PROCESSES)])
+    _prepared.add(database)
+
+
+def ensure_prepared(database: str = DATABASE) -> None:
+    """Prepared once per bench run (by an earlier part, or now)."""
+    if database not in _prepared:
+        prepare(database)
+
+
+def run_in_child(target, *args):
+    """Run ``target(*args)`` in a spawned process (Django set up there, never in the bench's own)."""
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    child = ctx.Process(target=_call, args=(results, target, args))
+    child.start()
+    outcome = results.get(timeout=3600)
+    child.join()
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _call(results, target, args) -> None:
+    try:
+        results.put(target(*args))
+    except BaseException as exc:  # handed to the parent, which raises it
+        import traceback
+
+        traceback.print_exc()
+        results.put(RuntimeError(f"{target.__name__} failed: {exc!r}"))
+
+
+# ---------------------------------------------------------------------------- one instance
+
+
+class Approval:
+    """Runs one approval instance the way a client of the API does."""
+
+    def __init__(self, user_name: str) -> None:
+        from administration.models import User
+        from processes.services import instances
+        from workitems import services
+        from workitems.models import WorkItem
+
+        self.user = User.objects.get(username=user_name)
+        self.launch = instances.launch_process
+        self.pickup = services.pickup_work_item
+        self.complete = services.complete_work_item
+        self.items = WorkItem.objects
+
+    def run(self) -> int:
+        instance = self.launch(self.user, PROCESS, {"amount": "12.50"})
+        item_id = self.items.filter(instance_id=instance.pk).values_list("pk", flat=True).get()  # "My Work Items"
+        self.pickup(self.user, item_id)
+        self.complete(self.user, item_id, "approve", {})
+        return instance.pk
+
+
+def statements_per_step(approval: Approval, rounds: int) -> dict[str, float]:
+    """Statements per call, counted as tests/services/test_query_counts.py does (BEGIN/COMMIT in)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {"launch": 0, "pickup": 0, "complete": 0, "data": 0}
+    for _ in range(rounds):
+        with CaptureQueriesContext(connection) as launch:
+            instance = approval.launch(approval.user, PROCESS, {"amount": "12.50"})
+        with CaptureQueriesContext(connection) as lookup:
+            item_id = approval.items.filter(instance_id=instance.pk).values_list("pk", flat=True).get()
+        with CaptureQueriesContext(connection) as pickup:
+            approval.pickup(approval.user, item_id)
+        with CaptureQueriesContext(connection) as complete:
+            approval.complete(approval.user, item_id, "approve", {})
+        for name, captured in (("launch", launch), ("pickup", pickup), ("complete", complete)):
+            counts[name] += sum(1 for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT",
+                                                                                                 "RELEASE")))
+        counts["data"] += sum(1 for c in (launch, lookup, pickup, complete) for q in c.captured_queries
+                              if not q["sql"].startswith(TX_CONTROL))
+    return {name: count / rounds for name, count in counts.items()}
+
+
+def worker(index: int, barrier, seconds: float, instances: int, count_rounds: int, results) -> None:
+    django_setup(DATABASE)
+    from django.db import connection
+
+    from processes.models import ProcessInstance
+
+    approval = Approval(username(index))
+    approval.run()  # warm up: imports, caches, the connection
+    barrier.wait()
+    began = time.monotonic()
+    deadline = began + seconds
+    done = 0
+    last = None
+    while (done < instances) if instances else (time.monotonic() < deadline):
+        last = approval.run()
+        done += 1
+    ended = time.monotonic()
+    completed = last is None or ProcessInstance.objects.filter(pk=last, status="completed").exists()
+    counts = statements_per_step(approval, count_rounds) if count_rounds else {}
+    connection.close()
+    results.put({"done": done, "began": began, "ended": ended, "counts": counts, "completed": completed,
+                 "extra": 1 + count_rounds})
+
+
+def measure(processes: int, seconds: float, instances: int = 0, count_rounds: int = 0) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes)
+    results = ctx.Queue()
+    workers = [ctx.Process(target=worker, args=(i, barrier, seconds, instances, count_rounds if i == 0 else 0,
+                                                results))
+               for i in range(processes)]
+    for w in workers:
+        w.start()
+    rows = [results.get(timeout=900) for _ in workers]
+    for w in workers:
+        w.join()
+    if not all(r["completed"] for r in rows):
+        raise RuntimeError("an instance run by the bench did not complete")
+    elapsed = max(r["ended"] for r in rows) - min(r["began"] for r in rows)
+    counts = next((r["counts"] for r in rows if r["counts"]), {})
+    return {"instances": sum(r["done"] for r in rows), "seconds": elapsed, "counts": counts,
+            "untimed_instances": sum(r["extra"] for r in rows)}

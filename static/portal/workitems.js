@@ -1,0 +1,377 @@
+// My Work Items, live: the browser side of /ws/workitems/ (interfaces.md, "Live updates").
+//
+// The server sends {"type": "snapshot", "work_items": [...]} on connect, then
+// {"type": "added" | "changed", "work_item": {...}} and {"type": "removed", "id": ...}.
+// This client pings every 25 s (a connection that answers nothing within 10 s counts as
+// lost), shows a banner while the server cannot be reached, reconnects by itself with a
+// growing delay, and lets the next snapshot replace what it shows, which catches up on
+// everything that happened meanwhile. "presence" messages update the header's selector.
+(function () {
+  "use strict";
+
+  const script = document.currentScript;
+  const PING_MS = 25000;
+  const PONG_TIMEOUT_MS = 10000;
+  const FIRST_DELAY_MS = 1000;
+  const MAX_DELAY_MS = 30000;
+
+  // ------------------------------------------------------------------ the connection
+
+  function liveConnection(path, loginUrl, onMessage, onState) {
+    const banner = document.getElementById("connection-banner");
+    const bannerText = document.getElementById("connection-text");
+    const retryButton = document.getElementById("reconnect-now");
+    let socket = null;
+    let attempt = 0;
+    let stopped = false;
+    let pingTimer = null;
+    let pongTimer = null;
+    let retryTimer = null;
+    let countdownTimer = null;
+
+    function clearTimers() {
+      clearInterval(pingTimer);
+      clearTimeout(pongTimer);
+      clearTimeout(retryTimer);
+      clearInterval(countdownTimer);
+    }
+
+    function ping() {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return;
+      socket.send(JSON.stringify({ type: "ping" }));
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(lost, PONG_TIMEOUT_MS);
+    }
+
+    // No answer to a ping: the connection is dead even if the browser has not noticed yet.
+    function lost() {
+      const dead = socket;
+      socket = null;
+      clearTimers();
+      if (dead) dead.close();
+      if (!stopped) scheduleReconnect();
+    }
+
+    function open() {
+      clearTimers();
+      if (socket) return;
+      onState("connecting");
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      const current = new WebSocket(scheme + location.host + path);
+      socket = current;
+      current.addEventListener("open", () => {
+        pingTimer = setInterval(ping, PING_MS);
+      });
+      current.addEventListener("message", (event) => {
+        clearTimeout(pongTimer);  // any message shows the connection is alive
+        let message;
+        try {
+          message = JSON.parse(event.data);
+        } catch (error) {
+          return;
+        }
+        if (!message || typeof message.type !== "string") return;
+        if (message.type === "snapshot") {  // live (again) only once the server has said what is current
+          attempt = 0;
+          banner.hidden = true;
+          onState("live");
+        }
+        if (message.type === "presence") showPresence(message.status);
+        else onMessage(message);
+      });
+      current.addEventListener("close", (event) => {
+        if (socket !== current) return;
+        socket = null;
+        clearInterval(pingTimer);
+        clearTimeout(pongTimer);
+        if (stopped) return;
+        if (event.code === 4401) {  // the session ended: log in again, then come back here
+          location.assign(loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search));
+          return;
+        }
+        if (event.code === 4403) {
+          showBanner("Your license does not include work items, so this page is not updated live.", false);
+          onState("offline");
+          return;
+        }
+        scheduleReconnect();
+      });
+    }
+
+    function showBanner(text, canRetry) {
+      bannerText.textContent = text;
+      retryButton.hidden = !canRetry;
+      banner.hidden = false;
+    }
+
+    function scheduleReconnect() {
+      const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+      attempt += 1;
+      const due = Date.now() + delay;
+      const tell = () => {
+        const seconds = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+        showBanner(seconds ? `Reconnecting in ${seconds} s… This page may be out of date until then.`
+                           : "Reconnecting…", true);
+      };
+      onState("offline");
+      tell();
+      countdownTimer = setInterval(tell, 1000);
+      retryTimer = setTimeout(open, delay);
+    }
+
+    function reconnectNow() {
+      if (socket || stopped) return;
+      attempt = 0;
+      open();
+    }
+
+    retryButton.addEventListener("click", reconnectNow);
+    window.addEventListener("online", reconnectNow);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") reconnectNow();
+    });
+    window.addEventListener("pagehide", () => {
+      stopped = true;
+      clearTimers();
+      if (socket) socket.close(1000);
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) {  // back from the back/forward cache: catch up again
+        stopped = false;
+        reconnectNow();
+      }
+    });
+    open();
+  }
+
+  // The presence changed (in this window or another): the header shows it.
+  function showPresence(status) {
+    document.dispatchEvent(new CustomEvent("presence-pushed", { detail: status }));
+  }
+
+  // ------------------------------------------------------------------ rows and ages
+
+  function ageText(iso, now) {
+    const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+    if (seconds >= 86400) return `${Math.floor(seconds / 86400)} d`;
+    if (seconds >= 3600) return `${Math.floor(seconds / 3600)} h`;
+    if (seconds >= 60) return `${Math.floor(seconds / 60)} min`;
+    return "just now";
+  }
+
+  function capitalised(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }
+
+  function element(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    node.append(...children);
+    return node;
+  }
+
+  // The same markup as templates/workitems/_row.html.
+  function rowFor(item, itemUrl, now) {
+    const cell = (column, label, ...content) => element("td", { class: column, "data-label": label }, ...content);
+    return element("tr", { "data-id": String(item.id) },
+      cell("col-priority", "Priority",
+        element("span", { class: "priority", title: `Priority ${item.priority}` }, String(item.priority))),
+      cell("col-name", "Work item", element("a", { href: itemUrl(item.id) }, item.name)),
+      cell("col-process", "Process", item.process),
+      cell("col-category", "Category", item.category || "—"),
+      cell("col-description", "Description", item.description || "—"),
+      cell("col-status", "Status", element("span", { class: `status s-${item.status}` }, capitalised(item.status))),
+      cell("col-age", "Age", element("time", { datetime: item.created_at }, ageText(item.created_at, now))));
+  }
+
+  const byCreated = (a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id;
+  const byText = (key) => (a, b) => a[key].localeCompare(b[key], undefined, { sensitivity: "base" });
+  const SORTS = {
+    priority: (a, b) => b.priority - a.priority || byCreated(a, b),
+    oldest: byCreated,
+    newest: (a, b) => byCreated(b, a),
+    process: (a, b) => byText("process")(a, b) || byText("name")(a, b) || a.id - b.id,
+    name: (a, b) => byText("name")(a, b) || a.id - b.id,
+    status: (a, b) => a.status.localeCompare(b.status) || b.priority - a.priority || a.id - b.id,
+  };
+
+  // ------------------------------------------------------------------- My Work Items
+
+  function listPage() {
+    const items = new Map();
+    for (const item of JSON.parse(document.getElementById("work-items-data").textContent)) items.set(item.id, item);
+    const table = document.getElementById("work-items");
+    const body = document.getElementById("work-item-rows");
+    const form = document.getElementById("filters");
+    const statusFilter = document.getElementById("filter-status");
+    const processFilter = document.getElementById("filter-process");
+    const sort = document.getElementById("sort");
+    const announcer = document.getElementById("announcer");
+    const title = document.title;
+    const template = script.dataset.itemUrl;
+    const itemUrl = (id) => template.replace("/0/", `/${id}/`);
+    const arrived = new Set();
+
+    function refreshProcessChoices() {
+      const wanted = processFilter.value;
+      const names = new Set([...items.values()].map((item) => item.process));
+      if (wanted) names.add(wanted);
+      const options = [element("option", { value: "" }, "All")];
+      for (const name of [...names].sort()) options.push(element("option", { value: name }, name));
+      processFilter.replaceChildren(...options);
+      processFilter.value = wanted;
+    }
+
+    function render() {
+      const focusedRow = document.activeElement && document.activeElement.closest("tr[data-id]");
+      const focusedId = focusedRow && focusedRow.dataset.id;
+      refreshProcessChoices();
+      const now = Date.now();
+      const shown = [...items.values()]
+        .filter((item) => !statusFilter.value || item.status === statusFilter.value)
+        .filter((item) => !processFilter.value || item.process === processFilter.value)
+        .sort(SORTS[sort.value] || SORTS.priority);
+      const rows = shown.map((item) => {
+        const row = rowFor(item, itemUrl, now);
+        if (arrived.has(item.id)) row.classList.add("arrived");
+        return row;
+      });
+      arrived.clear();
+      body.replaceChildren(...rows);
+      table.hidden = shown.length === 0;
+      document.getElementById("empty-all").hidden = items.size !== 0;
+      document.getElementById("empty-filtered").hidden = !(items.size && !shown.length);
+      const count = document.getElementById("item-count");
+      count.textContent = String(items.size);
+      count.setAttribute("aria-label", `${items.size} in all`);
+      document.title = items.size ? `(${items.size}) ${title}` : title;
+      if (focusedId) {
+        const link = body.querySelector(`tr[data-id="${focusedId}"] a`);
+        if (link) link.focus();
+      }
+    }
+
+    function announce(text) {
+      announcer.textContent = text;
+    }
+
+    function onMessage(message) {
+      if (message.type === "snapshot" && Array.isArray(message.work_items)) {
+        items.clear();
+        for (const item of message.work_items) items.set(item.id, item);
+      } else if ((message.type === "added" || message.type === "changed") && message.work_item) {
+        const item = message.work_item;
+        const known = items.has(item.id);
+        items.set(item.id, item);
+        if (!known) {
+          arrived.add(item.id);
+          announce(`New work item: ${item.name} (${item.process}).`);
+        }
+      } else if (message.type === "removed") {
+        const gone = items.get(message.id);
+        if (!items.delete(message.id)) return;
+        announce(`${gone.name} left your list.`);
+      } else {
+        return;
+      }
+      render();
+    }
+
+    function remember() {
+      const query = new URLSearchParams();
+      if (statusFilter.value) query.set("status", statusFilter.value);
+      if (processFilter.value) query.set("process", processFilter.value);
+      if (sort.value !== "priority") query.set("sort", sort.value);
+      const search = query.toString();
+      history.replaceState(null, "", location.pathname + (search ? `?${search}` : ""));
+    }
+
+    document.getElementById("apply-filters").hidden = true;  // changes apply at once
+    form.addEventListener("change", () => {
+      render();
+      remember();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      render();
+      remember();
+    });
+    document.getElementById("clear-filters").addEventListener("click", (event) => {
+      event.preventDefault();
+      statusFilter.value = "";
+      processFilter.value = "";
+      render();
+      remember();
+    });
+    setInterval(() => {
+      const now = Date.now();
+      for (const time of body.querySelectorAll("time[datetime]")) {
+        time.textContent = ageText(time.getAttribute("datetime"), now);
+      }
+    }, 30000);
+    render();
+    return onMessage;
+  }
+
+  // ------------------------------------------------------------------- one work item
+
+  function itemPage() {
+    const article = document.getElementById("work-item");
+    const id = Number(article.dataset.id);
+    const shown = article.dataset.status;
+    const gone = document.getElementById("item-gone");
+    const changed = document.getElementById("item-changed");
+
+    function noLongerMine() {
+      changed.hidden = true;
+      gone.hidden = false;
+      for (const callout of document.querySelectorAll(".callout")) callout.hidden = true;
+      for (const control of document.querySelectorAll("main form button, main form fieldset")) {
+        control.disabled = true;
+      }
+    }
+
+    function nowIs(status) {
+      gone.hidden = true;
+      if (status === shown) {
+        changed.hidden = true;
+        return;
+      }
+      document.getElementById("item-changed-status").textContent = status;
+      changed.hidden = false;
+    }
+
+    return function onMessage(message) {
+      if (message.type === "snapshot" && Array.isArray(message.work_items)) {
+        const mine = message.work_items.find((item) => item.id === id);
+        if (mine) nowIs(mine.status);
+        else noLongerMine();
+      } else if ((message.type === "added" || message.type === "changed") && message.work_item
+                 && message.work_item.id === id) {
+        nowIs(message.work_item.status);
+      } else if (message.type === "removed" && message.id === id) {
+        noLongerMine();
+      }
+    };
+  }
+
+  // ------------------------------------------------------------------------- start
+
+  function start() {
+    const onMessage = script.dataset.page === "list" ? listPage() : itemPage();
+    const path = script.dataset.live;
+    if (!path) return;  // no live updates on this server: the page stays as it was served
+    const state = document.getElementById("live-state");
+    const stateText = document.getElementById("live-text");
+    const words = { connecting: "Connecting…", live: "Live", offline: "Disconnected" };
+    liveConnection(path, script.dataset.login, onMessage, (name) => {
+      if (!state) return;
+      state.hidden = false;
+      state.dataset.state = name;
+      stateText.textContent = words[name];
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

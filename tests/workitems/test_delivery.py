@@ -1,0 +1,109 @@
+"""What delivery pushes after a commit, to whom, and at what cost in queries (deterministic)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.workitems.conftest import holder, make_offer_old
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list:
+    """The messages handed to the channel layer: [(user id, message), ...]."""
+    from workitems import delivery
+
+    messages: list = []
+    monkeypatch.setattr(delivery, "send", messages.extend)
+    return messages
+
+
+def kinds(sent, users) -> list[tuple[str, str]]:
+    names = {u.pk: u.username for u in users}
+    return [(names[user_id], message["type"]) for user_id, message in sent]
+
+
+def test_an_offer_is_pushed_to_its_agent_only_after_the_commit(agent, ticket, sent,
+                                                                django_capture_on_commit_callbacks):
+    ann = agent("ann")
+    with django_capture_on_commit_callbacks() as callbacks:
+        item = ticket("printer")
+    assert sent == []
+    for callback in callbacks:
+        callback()
+    assert kinds(sent, [ann]) == [("ann", "added")]
+    assert sent[0][1]["work_item"]["id"] == item.pk
+
+
+def test_an_offer_that_lapses_and_goes_on_is_one_removed_and_one_added(agent, ticket, sent,
+                                                                       django_capture_on_commit_callbacks):
+    from workitems import routing
+
+    ann, ben = agent("ann", idle_minutes=50), agent("ben", idle_minutes=5)
+    item = ticket("printer")
+    make_offer_old(item, 61)
+    with django_capture_on_commit_callbacks(execute=True):
+        routing.take_back_stale_offers()
+    assert holder(item) == ("offered", "ben")
+    assert kinds(sent, [ann, ben]) == [("ann", "removed"), ("ben", "added")]
+
+
+def test_an_offer_that_lapses_back_to_the_same_agent_is_one_changed(agent, ticket, sent,
+                                                                   django_capture_on_commit_callbacks):
+    from workitems import routing
+
+    ann = agent("ann")
+    item = ticket("printer")
+    make_offer_old(item, 61)
+    with django_capture_on_commit_callbacks(execute=True):
+        routing.take_back_stale_offers()
+    assert kinds(sent, [ann]) == [("ann", "changed")]
+
+
+def test_a_queued_item_is_pushed_to_nobody(agent, ticket, sent, django_capture_on_commit_callbacks):
+    agent("ann", presence="away")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket("printer")
+    assert sent == []
+
+
+def test_a_user_who_lost_the_license_gets_no_push(agent, ticket, sent, django_capture_on_commit_callbacks):
+    from administration.models import User
+    from workitems import delivery
+
+    agent("ann")
+    item = ticket("printer")
+    User.objects.filter(username="ann").update(license="")
+    delivery.push_work_item(item.pk, None)
+    assert sent == []
+
+
+def test_pushing_an_item_reads_it_in_one_query(agent, ticket, sent):
+    from workitems import delivery
+
+    agent("ann")
+    item = ticket("printer")
+    delivery.push_work_item(item.pk, None)  # warm the compiled definition
+    with CaptureQueriesContext(connection) as queries:
+        delivery.push_work_item(item.pk, None)
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def test_offering_a_new_group_item_in_its_step_costs_four_queries(agent, ticket, monkeypatch):
+    from workitems import routing
+
+    for name in ("ann", "ben", "cat"):
+        agent(name)
+    ticket("warm up")  # compiled definition, server parameters
+    route_item, spent = routing.route_item, []
+
+    def counted(item):
+        with CaptureQueriesContext(connection) as queries:
+            route_item(item)
+        spent.extend(q["sql"] for q in queries)
+
+    monkeypatch.setattr(routing, "route_item", counted)
+    assert holder(ticket("printer"))[0] == "offered"
+    # the candidates, best first; lock the best; count their room again under the lock; the offer
+    assert len(spent) == 4, "\n\n".join(spent)

@@ -1,0 +1,103 @@
+"""``/ws/workitems/``: the caller's work items, live (contract in interfaces.md).
+
+On connect: authenticate (session cookie, or ``?token=``), check the license, join the
+user's group and send a ``snapshot``; then forward what ``workitems.delivery`` pushes to
+the group. Closes with 4401 (not authenticated) or 4403 (no license) after accepting, so
+the browser sees the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http.request import validate_host
+
+from administration.models import User
+from workitems import delivery, schemas
+
+NOT_AUTHENTICATED = 4401
+NO_LICENSE = 4403
+
+
+class WorkItemConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = await authenticated_user(self.scope)
+        if user is None:
+            await self.close(code=NOT_AUTHENTICATED)
+            return
+        if not user.license:
+            await self.close(code=NO_LICENSE)
+            return
+        self.group = delivery.user_group(user.pk)
+        delivery.serve_sockets_from(asyncio.get_running_loop())
+        # Join first: a change between the snapshot's query and the join would be lost otherwise
+        # (one arriving meanwhile is sent after the snapshot and repeats what it already shows).
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json({"type": "snapshot", "work_items": await snapshot(user)})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        try:
+            message = json.loads(text_data or bytes_data or "")
+        except ValueError:
+            message = None
+        if error := schemas.validation_error(message, schemas.CLIENT_MESSAGES):
+            await self.send_json({"type": "error", "reason": error})
+        elif message["type"] == "ping" and self.group:
+            # The client's liveness check; joining again also renews the group membership,
+            # which the in-memory channel layer (and channels_redis's core layer) expire after a day.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_json({"type": "pong"})
+
+    async def workitems_push(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["message"])
+
+
+async def authenticated_user(scope: dict[str, Any]) -> User | None:
+    """``?token=`` when given (a wrong one is refused), else the session, from this site's pages only."""
+    tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    if tokens:
+        return await user_for_token(tokens[0])
+    user = scope.get("user")
+    if user is None or not user.is_authenticated or not user.is_active or not same_origin(scope):
+        return None
+    return user
+
+
+@database_sync_to_async
+def user_for_token(key: str) -> User | None:
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user if token is not None and token.user.is_active else None
+
+
+def same_origin(scope: dict[str, Any]) -> bool:
+    """A page of another site must not open a socket with this site's session cookie."""
+    origin = dict(scope.get("headers") or []).get(b"origin")
+    if origin is None:
+        return True  # not a browser
+    host = urlsplit(origin.decode("latin-1")).hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    return validate_host(host, allowed)
+
+
+@database_sync_to_async
+def snapshot(user: User) -> list[dict[str, Any]]:
+    from workitems.services import my_work_items
+
+    items = my_work_items(user).select_related("instance", "user", "workgroup")
+    return [delivery.serialize_for(user, item) for item in items]
