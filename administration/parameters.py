@@ -10,6 +10,10 @@ DEFAULTS = {
     "PAS Maximum Monitored Flows": "5000",
     "PAS_LoadBalanceThreshold": "5000",
     "PAS_blockLaunchDuringRestore": "false",
+    # The ACD (workitems.routing): group-routed items an agent may hold at once, and how long
+    # an offer waits to be picked up before it goes to the next agent (0: no limit).
+    "ACD_MaxItemsPerAgent": "1",
+    "ACD_OfferTimeoutSeconds": "60",
 }
 _CACHE_SECONDS = 2.0
 _cache: dict[str, str] = {}

@@ -28,13 +28,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from administration.models import LICENSES, User, UserSkill
-from administration.parameters import server_parameter
+from administration.parameters import integer_parameter
 from workitems import delivery
 from workitems.models import WorkItem
 
 MAX_ITEMS_PARAMETER = "ACD_MaxItemsPerAgent"
 OFFER_TIMEOUT_PARAMETER = "ACD_OfferTimeoutSeconds"
-PARAMETER_DEFAULTS = {MAX_ITEMS_PARAMETER: 1, OFFER_TIMEOUT_PARAMETER: 60}
 
 GROUP_LICENSES = LICENSES[LICENSES.index("group_routed"):]
 HOLDING = ("offered", "processing", "held")  # what takes up an agent's room
@@ -46,10 +45,7 @@ LAPSES_REMEMBERED = 20
 
 def acd_parameter(name: str) -> int:
     """A whole-number ACD server parameter (a bad or missing value means its default)."""
-    try:
-        return max(0, int(server_parameter(name)))
-    except ValueError:
-        return PARAMETER_DEFAULTS[name]
+    return max(0, integer_parameter(name))
 
 
 # ------------------------------------------------------------------------ who qualifies
