@@ -112,7 +112,7 @@ class HotQuery:
         self.build = build
         self._compiled: dict[tuple[str, str], tuple | None] = {}
 
-    def _compile(self, connection, params: tuple) -> tuple:
+    def _compile(self, connection, params: tuple) -> tuple | None:
         queryset = self.build(*params)
         compiler = queryset.query.get_compiler(connection=connection)
         sql, compiled_params = compiler.as_sql()
@@ -124,7 +124,8 @@ class HotQuery:
         converters = compiler.get_converters(columns)
         model = queryset.model if not queryset.query.values_select else None
         names = [column.target.attname for column in columns] if model is not None else None
-        return sql, converters, model, names, bool(queryset.query.select_for_update)
+        for_update = bool(queryset.query.select_for_update) and connection.features.has_select_for_update
+        return sql, converters, model, names, for_update
 
     def first(self, *params: Any) -> Any:
         """The first row (None when there is none), on the default database."""
