@@ -1,6 +1,5 @@
 """``flow_admin``: nodes, the instances each owns, orphans, transfers and takeovers from the command line."""
 
-from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -9,9 +8,10 @@ from django.utils import timezone
 
 from administration.models import User
 from processes.management.commands.flow_admin import Command
-from processes.models import EngineNode, ExternalCall, HistoryEntry, ProcessInstance
-from processes.services import instances, nodes
+from processes.models import ExternalCall, HistoryEntry, ProcessInstance
+from processes.services import instances
 from processes.services.definitions import import_definition
+from tests.services.test_nodes import node
 
 pytestmark = pytest.mark.django_db
 
@@ -22,25 +22,11 @@ MAILER = {"format": "ipa.process/v1", "name": "Mailer", "variables": [], "start_
               {"action": "send_email", "to": "\"a@example.com\"", "subject": "Hi", "body": "Hello"}]}]}
 
 
-@pytest.fixture(autouse=True)
-def fresh_node_view():
-    nodes.forget_nodes()
-    yield
-    nodes.forget_nodes()
-
-
 @pytest.fixture
 def admin(directory):
     import_definition(TIMER, publish=True)
     import_definition(MAILER, publish=True)
     return User.objects.get(username="admin")
-
-
-def node(storage_id: str, *, age: float = 0, **fields) -> None:
-    nodes.register_node(storage_id)
-    EngineNode.objects.filter(storage_id=storage_id).update(
-        heartbeat_at=timezone.now() - timedelta(seconds=age), **fields)
-    nodes.forget_nodes()
 
 
 def owned(admin, owner: str, count: int = 1, process: str = "Timer") -> list[ProcessInstance]:

@@ -24,13 +24,6 @@ MAILER = {"format": "ipa.process/v1", "name": "Mailer", "variables": [{"name": "
                "on_error": [{"action": "assign", "variable": "failure", "value": "error[\"type\"]"}]}]}]}
 
 
-@pytest.fixture(autouse=True)
-def fresh_node_view():
-    nodes.forget_nodes()
-    yield
-    nodes.forget_nodes()
-
-
 @pytest.fixture
 def admin(directory):
     import_definition(TIMER, publish=True)
