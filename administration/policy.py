@@ -78,11 +78,6 @@ def principal_for(user: User) -> Principal:
     return principal
 
 
-def forget_principal(user: User) -> None:
-    """Drop the cached principal after the directory changed for this user."""
-    user.__dict__.pop("_ipa_principal", None)
-
-
 # ------------------------------------------------------------------------- licenses
 
 

@@ -215,13 +215,12 @@ def save_plan(plan: StepPlan) -> None:
 def notify_parent(instance: ProcessInstance, plan: StepPlan) -> None:
     """A child the parent waits for has ended: queue the event that resumes the parent."""
     if instance.parent_id and instance.parent_token:
-        process = compiled_process(instance.definition_id)
         plan.schedule(
             ProcessInstance(pk=instance.parent_id),
             "subprocess_ended",
             instance.parent_token,
             {"status": instance.status, "variables": engine.global_values(instance.execution)
-             if instance.execution else {}, "process": process.name},
+             if instance.execution else {}, "process": instance.process_name},
         )
 
 
