@@ -6,7 +6,10 @@ security specifications on data, server parameters and data sources.
 """
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from .certificates import valid_pem
 
 LICENSES = ("direct_routed", "group_routed", "process_monitor", "process_designer")
 LICENSE_CHOICES = [
@@ -146,9 +149,5 @@ class CertificateAuthority(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        from processes.external.trust import valid_pem
-
         if problem := valid_pem(self.certificate or ""):
             raise ValidationError({"certificate": f"not a PEM certificate OpenSSL accepts: {problem}"})

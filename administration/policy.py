@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from .models import RIGHTS, SecuritySpecification, User, license_rank
+from .models import LICENSES, RIGHTS, SecuritySpecification, User, license_rank
 
 
 class NotAllowed(Exception):
@@ -96,9 +96,34 @@ def require_license(user: User, license_name: str, purpose: str) -> None:
         raise NotAllowed(f"{purpose} needs the {license_name.replace('_', ' ')} license or higher.")
 
 
+def licenses_covering(license_name: str) -> tuple[str, ...]:
+    """The licenses that include ``license_name``: itself and every higher one."""
+    return LICENSES[LICENSES.index(license_name):]
+
+
+def may_receive_work_items(user: User) -> bool:
+    """Any license (Direct Routed or higher) lets a user receive work items and open their socket."""
+    return has_license(user, "direct_routed")
+
+
 def require_any_license(user: User) -> None:
-    if not user.license:
+    if not may_receive_work_items(user):
         raise NotAllowed("Work items need a license; ask an administrator to assign one.")
+
+
+def work_item_receivers() -> QuerySet[User]:
+    """Active users who may be sent or handed a work item (for user pickers)."""
+    return User.objects.filter(is_active=True, license__in=licenses_covering("direct_routed"))
+
+
+def may_take_group_work(user: User) -> bool:
+    """The ACD offers a workgroup's items only to holders of the Group Routed license or higher."""
+    return has_license(user, "group_routed")
+
+
+def may_take_group_work_q(prefix: str = "") -> Q:
+    """``may_take_group_work`` as a filter on users (``prefix``: the path to the user, as ``"user__"``)."""
+    return Q(**{f"{prefix}license__in": licenses_covering("group_routed")})
 
 
 # --------------------------------------------------------------------------- rights

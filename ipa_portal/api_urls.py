@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from administration.api import views as admin_views
 from processes.api import views as process_views
+from processes.services import instances as instance_services
+from workitems import services as item_services
 from workitems.api import views as item_views
 
 
@@ -33,7 +35,7 @@ urlpatterns = [
     *[
         route(f"instances/{INT}/{action}", process_views.InstanceActionView.as_view(action_name=action),
               f"api-instance-{action}")
-        for action in ("cancel", "retry", "skip")
+        for action in instance_services.REPAIRS
     ],
     route(f"instances/{INT}/interactions", process_views.RelatedInteractionView.as_view(), "api-interactions"),
     route("workitems", item_views.WorkItemListView.as_view(), "api-workitems"),
@@ -41,7 +43,7 @@ urlpatterns = [
     *[
         route(f"workitems/{INT}/{action}", item_views.WorkItemSimpleActionView.as_view(action_name=action),
               f"api-workitem-{action}")
-        for action in ("pickup", "hold", "resume")
+        for action in item_services.SIMPLE_ACTIONS
     ],
     route(f"workitems/{INT}/complete", item_views.WorkItemCompleteView.as_view(), "api-workitem-complete"),
     route(f"workitems/{INT}/save", item_views.WorkItemSaveView.as_view(), "api-workitem-save"),

@@ -12,6 +12,7 @@ INSTANCE_STATUSES = [
     ("restored_in_error", "Restored in error"),
 ]
 ENDED_STATUSES = ("completed", "cancelled")
+OPEN_STATUSES = ("running", "waiting", "error", "restored_in_error")  # not ended: owned by a node, counted, cancellable
 
 
 class ProcessDefinition(models.Model):

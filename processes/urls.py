@@ -3,6 +3,7 @@
 from django.urls import path
 
 from processes import views
+from processes.services import instances
 
 app_name = "processes"
 
@@ -14,6 +15,6 @@ urlpatterns = [
     path("instances/<int:pk>/interactions", views.relate_interaction, name="interactions"),
     *[
         path(f"instances/<int:pk>/{action}", views.manage_instance, {"action": action}, name=action)
-        for action in views.MANAGE
+        for action in instances.REPAIRS
     ],
 ]

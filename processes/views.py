@@ -13,19 +13,18 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from administration import policy
-from processes.errors import Conflict, FormInvalid, LaunchBlocked, NotFound
-from processes.models import INSTANCE_STATUSES, ProcessDefinition, ProcessInstance
+from ipa_portal.pages import age_text, page
+from processes.errors import Conflict, FormInvalid, LaunchBlocked
+from processes.form_controls import input_controls, keep_typed, picker_users, posted_values
+from processes.models import INSTANCE_STATUSES, ProcessDefinition
 from processes.services import instances
-from processes.services.definitions import compiled_process, published_version
-from workitems.models import OPEN_STATUSES, WorkItem
-from workitems.views import age_text, input_controls, keep_typed, page, picker_users, posted_values
+from workitems.services import first_open_item
 
 SEARCH_PAGE_SIZE = 25
 INTERACTION_TYPES = [("call", "Call"), ("email", "Email"), ("chat", "Chat"), ("callback", "Callback"),
@@ -35,18 +34,15 @@ INTERACTION_TYPES = [("call", "Call"), ("email", "Email"), ("chat", "Chat"), ("c
 # --------------------------------------------------------------------------- launching
 
 
-def launchable(user, definition: ProcessDefinition, index: int) -> dict[str, Any]:
-    """A published process with the controls of the launch inputs the user may see."""
-    process = compiled_process(definition.pk)
-    specs = [spec for spec in process.input_variables if policy.may_see(user, spec.get("security"))]
+def launch_card(definition: ProcessDefinition, inputs: list[dict], index: int) -> dict[str, Any]:
+    """A published process with the controls of its launch inputs."""
     return {"definition": definition, "id": f"process-{index}",
-            "controls": input_controls(specs, f"p{index}"), "errors": []}
+            "controls": input_controls(inputs, f"p{index}"), "errors": []}
 
 
 def render_processes(request: HttpRequest, failed: dict | None = None, status: int = 200) -> HttpResponse:
-    policy.require_launch(request.user)
-    definitions = ProcessDefinition.objects.filter(published=True).order_by("category", "name")
-    rows = [launchable(request.user, d, i) for i, d in enumerate(definitions, start=1)]
+    launchable = instances.launchable_processes(request.user)
+    rows = [launch_card(definition, inputs, i) for i, (definition, inputs) in enumerate(launchable, start=1)]
     for row in rows:
         if failed and row["definition"].name == failed["name"]:
             row["errors"] = keep_typed(row["controls"], failed["data"], failed["errors"])
@@ -65,10 +61,8 @@ def process_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @page
 def launch(request: HttpRequest, name: str) -> HttpResponse:
-    definition = published_version(name)
-    if definition is None:
-        raise NotFound(f"No published process named {name!r}.")
-    controls = launchable(request.user, definition, 0)["controls"]
+    definition, inputs = instances.launchable_process(request.user, name)
+    controls = launch_card(definition, inputs, 0)["controls"]
     values, parse_errors = posted_values(controls, request.POST)
     try:
         if parse_errors:
@@ -79,8 +73,7 @@ def launch(request: HttpRequest, name: str) -> HttpResponse:
     except LaunchBlocked as exc:
         messages.error(request, f"{exc} Try again in a few seconds.")
         return redirect("processes:list")
-    first = (WorkItem.objects.filter(instance=instance, user=request.user, status__in=OPEN_STATUSES)
-             .order_by("id").first())
+    first = first_open_item(request.user, instance.pk)
     messages.success(request, f"{instance} started.")
     if first is not None:  # the seed: starting a process pops the user's own first work item
         return redirect("workitems:item", pk=first.pk)
@@ -129,16 +122,7 @@ class InteractionForm(forms.Form):
 def render_instance(request: HttpRequest, pk: int, form: InteractionForm | None = None,
                     status: int = 200) -> HttpResponse:
     user = request.user
-    instance = instances.visible_instance(user, pk)
-    instance = (
-        ProcessInstance.objects.select_related("definition", "started_by", "parent")
-        .prefetch_related(
-            "history",
-            Prefetch("work_items", queryset=WorkItem.objects.select_related("user", "workgroup").order_by("id")),
-            "related_interactions__created_by",
-        )
-        .get(pk=instance.pk)
-    )
+    instance = instances.instance_details(user, pk)
     variables = [(name, _shown(value)) for name, value in instances.instance_variables(user, instance).items()]
     return render(request, "processes/instance.html", {
         "nav": "search",
@@ -177,22 +161,20 @@ def relate_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("processes:instance", pk=pk)
 
 
-MANAGE = {
-    "cancel": (instances.cancel_instance, "Instance cancelled."),
-    "retry": (instances.retry_instance, "Instance retried."),
-    "skip": (instances.skip_instance, "Failed step skipped."),
+DONE_MESSAGES = {
+    "cancel": "Instance cancelled.",
+    "retry": "Instance retried.",
+    "skip": "Failed step skipped.",
 }
 
 
 @require_POST
 @page
 def manage_instance(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    instances.visible_instance(request.user, pk)  # 404 before 403 for what the user cannot see
-    do, done = MANAGE[action]
     try:
-        do(request.user, pk)
+        instances.REPAIRS[action](request.user, pk)
     except Conflict as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, done)
+        messages.success(request, DONE_MESSAGES[action])
     return redirect("processes:instance", pk=pk)

@@ -18,8 +18,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.http.request import validate_host
 
+from administration import policy
 from administration.models import User
-from workitems import delivery, schemas
+from workitems import delivery, schemas, services
 
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
@@ -34,7 +35,7 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         if user is None:
             await self.close(code=NOT_AUTHENTICATED)
             return
-        if not user.license:
+        if not policy.may_receive_work_items(user):
             await self.close(code=NO_LICENSE)
             return
         self.group = delivery.user_group(user.pk)
@@ -97,7 +98,5 @@ def same_origin(scope: dict[str, Any]) -> bool:
 
 @database_sync_to_async
 def snapshot(user: User) -> list[dict[str, Any]]:
-    from workitems.services import my_work_items
-
-    items = my_work_items(user).select_related("instance", "user", "workgroup")
+    items = services.my_work_items(user).select_related("instance", "user", "workgroup")
     return [delivery.serialize_for(user, item) for item in items]

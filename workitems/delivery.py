@@ -24,7 +24,9 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from administration import policy
 from administration.models import User
+from workitems.api.serializers import WorkItemSerializer
 from workitems.models import OPEN_STATUSES, WorkItem
 
 log = logging.getLogger("ipa.workitems.delivery")
@@ -49,8 +51,6 @@ class Audience:
 
 def serialize_for(user: User, item: WorkItem) -> dict[str, Any]:
     """The item as ``GET /api/workitems/`` shows it to ``user`` (description masked per the policy)."""
-    from workitems.api.serializers import WorkItemSerializer
-
     return dict(WorkItemSerializer(item, context={"request": Audience(user)}).data)
 
 
@@ -102,7 +102,7 @@ def push_work_item(item_id: int, previous_user_id: int | None) -> None:
     lost = previous_user_id and previous_user_id != getattr(owner, "pk", None)
     if lost and _first_time((item_id, version, previous_user_id)):
         messages.append((previous_user_id, {"type": "removed", "id": item_id}))
-    if owner is not None and owner.license and _first_time((item_id, version, owner.pk)):
+    if owner is not None and policy.may_receive_work_items(owner) and _first_time((item_id, version, owner.pk)):
         kind = "changed" if owner.pk == previous_user_id else "added"
         messages.append((owner.pk, {"type": kind, "work_item": serialize_for(owner, item)}))
     send(messages)

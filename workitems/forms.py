@@ -8,22 +8,9 @@ from administration import policy
 from administration.models import User
 from processes import engine
 from processes.engine.expressions import compile_template
+from processes.form_controls import DEFAULT_CONTROLS, HIDDEN
 from processes.services.definitions import compiled_process
 from workitems.models import WorkItem
-
-DEFAULT_CONTROLS = {
-    "string": "text",
-    "integer": "number",
-    "decimal": "number",
-    "boolean": "checkbox",
-    "date": "date",
-    "datetime": "datetime",
-    "user": "user",
-    "workgroup": "text",
-    "list": "textarea",
-    "json": "textarea",
-}
-HIDDEN = "•••"
 
 
 def work_item_definition(item: WorkItem) -> dict[str, Any]:

@@ -25,17 +25,19 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed, post_save
 from django.utils import timezone
 
-from administration.models import LICENSES, User, UserSkill
+from administration import policy, presence
+from administration.models import User, UserSkill
 from administration.parameters import integer_parameter
+from processes.services import runtime
 from workitems import delivery
 from workitems.models import WorkItem
 
 MAX_ITEMS_PARAMETER = "ACD_MaxItemsPerAgent"
 OFFER_TIMEOUT_PARAMETER = "ACD_OfferTimeoutSeconds"
 
-GROUP_LICENSES = LICENSES[LICENSES.index("group_routed"):]
 HOLDING = ("offered", "processing", "held")  # what takes up an agent's room
 WORKING = ("processing", "held")  # picked up: finishing it makes the agent idle again
 CANDIDATES_TRIED = 20  # agents locked in turn for one item before it waits for the sweep
@@ -59,7 +61,7 @@ def _load() -> Subquery:
 
 
 def _available_members(workgroup_id: int, room: int):
-    return (User.objects.filter(workgroups=workgroup_id, is_active=True, license__in=GROUP_LICENSES,
+    return (User.objects.filter(policy.may_take_group_work_q(), workgroups=workgroup_id, is_active=True,
                                 presence="available")
             .annotate(load=_load()).filter(load__lt=room))
 
@@ -153,9 +155,7 @@ def _route_queue(workgroup_id: int) -> int:
 
 def _lock_item(item_id: int, instance_id: int, **still) -> WorkItem | None:
     """Instance then item, as every path does; None when busy elsewhere or no longer as expected."""
-    from processes.services.runtime import lock_instance
-
-    if lock_instance(instance_id, skip_locked=True) is None:
+    if runtime.lock_instance(instance_id, skip_locked=True) is None:
         return None
     return WorkItem.objects.select_for_update(of=("self",)).filter(pk=item_id, **still).first()
 
@@ -225,7 +225,8 @@ def take_back_stale_offers(limit: int = 500) -> int:
     """Sweep hook: offers that lapsed, or whose agent is no longer Available, go back and on."""
     timeout = acd_parameter(OFFER_TIMEOUT_PARAMETER)
     lapsed = Q(offered_at__lte=timezone.now() - timedelta(seconds=timeout)) if timeout else Q(pk__in=[])
-    unavailable = ~Q(user__presence="available") | Q(user__is_active=False) | ~Q(user__license__in=GROUP_LICENSES)
+    unavailable = (~Q(user__presence="available") | Q(user__is_active=False)
+                   | ~policy.may_take_group_work_q(prefix="user__"))
     stale = (WorkItem.objects.filter(status="offered", workgroup__isnull=False).filter(lapsed | unavailable)
              .order_by("offered_at").values_list("pk", "instance_id")[:limit])
     taken_back = 0
@@ -250,7 +251,7 @@ def _is_stale(item: WorkItem, timeout: int) -> bool:
     agent = item.user
     return (item.workgroup_id is not None and (
         agent is None or agent.presence != "available" or not agent.is_active
-        or agent.license not in GROUP_LICENSES or _has_lapsed(item, timeout)))
+        or not policy.may_take_group_work(agent) or _has_lapsed(item, timeout)))
 
 
 def route_queued_items() -> int:
@@ -278,11 +279,6 @@ def _workgroups_changed(sender, instance, action: str, reverse: bool, pk_set: se
 
 def register() -> None:
     """Presence changes, skill grants and new memberships route; the sweep takes back stale offers."""
-    from django.db.models.signals import m2m_changed, post_save
-
-    from administration import presence
-    from processes.services import runtime
-
     presence.register_presence_hook(delivery.presence_changed)  # pushed first: then what it caused
     presence.register_presence_hook(presence_changed)
     runtime.register_sweep_hook(take_back_stale_offers)

@@ -7,6 +7,7 @@ acting on one item at once get one success and one ``Conflict``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -38,6 +39,12 @@ def work_item_for(user: User, item_id: int) -> WorkItem:
     if item is None or not _is_users(user, item):
         raise NotFound("No such work item.")
     return item
+
+
+def first_open_item(user: User, instance_id: int) -> WorkItem | None:
+    """The user's first open item of an instance: starting a process pops it (the seed)."""
+    return (WorkItem.objects.filter(instance_id=instance_id, user=user, status__in=OPEN_STATUSES)
+            .order_by("id").first())
 
 
 def _is_users(user: User, item: WorkItem) -> bool:
@@ -107,6 +114,14 @@ def hold_work_item(user: User, item_id: int) -> WorkItem:
 
 def resume_work_item(user: User, item_id: int) -> WorkItem:
     return _set_status(user, item_id, "held", "processing", "resume")
+
+
+# The verbs that need nothing but the item, under the names the pages and the API route them by.
+SIMPLE_ACTIONS: dict[str, Callable[[User, int], WorkItem]] = {
+    "pickup": pickup_work_item,
+    "hold": hold_work_item,
+    "resume": resume_work_item,
+}
 
 
 def _set_status(user: User, item_id: int, current: str, new: str, verb: str) -> WorkItem:
@@ -194,7 +209,7 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
             target = User.objects.filter(username=to_user, is_active=True).first()
             if target is None:
                 raise FormInvalid({"user": [f"no user named {to_user!r}"]})
-            if not policy.has_license(target, "direct_routed"):
+            if not policy.may_receive_work_items(target):
                 raise FormInvalid({"user": [f"{to_user} has no license to receive work items"]})
             item.user, item.workgroup, item.status, item.offered_at = target, None, "offered", timezone.now()
         else:

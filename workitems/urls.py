@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workitems import views
+from workitems import services, views
 
 app_name = "workitems"
 
@@ -12,7 +12,7 @@ urlpatterns = [
     path("workitems/<int:pk>/", views.work_item, name="item"),
     *[
         path(f"workitems/<int:pk>/{action}", views.work_item_action, {"action": action}, name=action)
-        for action in views.ACTIONS
+        for action in services.SIMPLE_ACTIONS
     ],
     path("workitems/<int:pk>/transfer", views.work_item_transfer, name="transfer"),
 ]

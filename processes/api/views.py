@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -16,8 +15,6 @@ from processes.api import serializers as s
 from processes.engine.validation import PROCESS_SCHEMA, DefinitionInvalid, load_document
 from processes.models import ProcessDefinition, ProcessInstance
 from processes.services import definitions, instances
-from processes.services.definitions import compiled_process
-from workitems.models import WorkItem
 
 
 class ProcessSchemaView(APIView):
@@ -81,15 +78,12 @@ class ProcessListView(APIView):
 
     @extend_schema(responses=s.ProcessSerializer(many=True))
     def get(self, request: Request) -> Response:
-        policy.require_launch(request.user)
         rows = []
-        for definition in ProcessDefinition.objects.filter(published=True).order_by("category", "name"):
-            process = compiled_process(definition.pk)
+        for definition, specs in instances.launchable_processes(request.user):
             inputs = [
                 {"name": spec["name"], "type": spec["type"], "required": bool(spec.get("required")),
                  "default": spec.get("default"), **({"choices": spec["choices"]} if "choices" in spec else {})}
-                for spec in process.input_variables
-                if policy.may_see(request.user, spec.get("security"))
+                for spec in specs
             ]
             rows.append({"name": definition.name, "version": definition.version, "category": definition.category,
                          "description": definition.description, "inputs": inputs})
@@ -131,16 +125,7 @@ class InstanceListView(generics.ListAPIView):
 
 
 def instance_detail(request: Request, instance_id: int) -> dict:
-    instance = instances.visible_instance(request.user, instance_id)
-    instance = (
-        ProcessInstance.objects.select_related("definition", "started_by")
-        .prefetch_related(
-            "history",
-            Prefetch("work_items", queryset=WorkItem.objects.select_related("user", "workgroup").order_by("id")),
-            "related_interactions__created_by",
-        )
-        .get(pk=instance.pk)
-    )
+    instance = instances.instance_details(request.user, instance_id)
     context = {"variables": instances.instance_variables(request.user, instance)}
     return s.InstanceDetailSerializer(instance, context=context).data
 
@@ -154,17 +139,11 @@ class InstanceDetailView(APIView):
 class InstanceActionView(APIView):
     """cancel / retry / skip (Manage Process right)."""
 
-    action_name = ""
-    actions = {
-        "cancel": instances.cancel_instance,
-        "retry": instances.retry_instance,
-        "skip": instances.skip_instance,
-    }
+    action_name = ""  # a key of instances.REPAIRS, given by the URL conf
 
     @extend_schema(request=None, responses=s.InstanceDetailSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        instances.visible_instance(request.user, pk)  # 404 before 403 for what the caller cannot see
-        self.actions[self.action_name](request.user, pk)
+        instances.REPAIRS[self.action_name](request.user, pk)
         return Response(instance_detail(request, pk))
 
 

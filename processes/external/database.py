@@ -39,6 +39,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 
+from administration.models import DataSource
+
 from .errors import ExternalActionError
 
 MAX_ROWS = 10_000  # all_rows refuses more: a process variable is no place for a table
@@ -51,8 +53,6 @@ _PARAMETER = re.compile(r"%%|%\((\w+)\)s")
 
 def run_statement(params: dict[str, Any]) -> Any:
     """The runner of ``database``: run ``sql`` with ``params`` bound, return the result mode's value."""
-    from administration.models import DataSource
-
     name, mode = params.get("data_source"), params.get("mode") or "rowcount"
     if mode not in MODES:
         raise ExternalActionError("bad_input", f"result mode must be one of {', '.join(MODES)}")

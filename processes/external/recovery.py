@@ -139,6 +139,3 @@ def _process_alive(worker: str) -> bool:
     except (OSError, IndexError):
         return True
 
-
-runtime.register_sweep_hook(redispatch_stalled_calls)
-runtime.register_sweep_hook(restore_calls_of_gone_processes)

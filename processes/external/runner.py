@@ -12,8 +12,9 @@
    ``external_finished`` (the JSON result) or ``external_failed`` (``{type, message}``);
    after the commit the event is delivered like any other (``runtime.dispatch_events``).
 
-What happens when the runner or its process goes away: ``recovery.py``. See
-docs/external-actions.md.
+The applier, the end hook and the Celery dispatcher are registered by ``ProcessesConfig.ready``:
+this module imports neither Celery nor the tasks. What happens when the runner or its process
+goes away: ``recovery.py``. See docs/external-actions.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import secrets
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -79,18 +81,14 @@ def cancel_pending_calls(instance: ProcessInstance, plan: runtime.StepPlan) -> N
 
 
 def dispatch_call(call_id: int) -> None:
-    """Hand a call to a runner: a Celery task, or on the embedded default this process."""
-    from ipa_portal.celery import app
+    """Hand a call to a runner: the registered one (a Celery task), else this process."""
+    _call_dispatcher(call_id)
 
-    if app.conf.task_always_eager:
-        run_in_this_process(call_id)
-        return
-    from processes import tasks
 
-    try:
-        tasks.run_external_call.delay(call_id)
-    except Exception:  # the broker is away: the sweep hands the call out again
-        log.warning("could not dispatch external call %s; the sweep will hand it out again", call_id)
+def register_call_dispatcher(dispatcher: Callable[[int], None]) -> None:
+    """Who runs dispatched calls (``processes.tasks`` registers its Celery task on the production stack)."""
+    global _call_dispatcher
+    _call_dispatcher = dispatcher
 
 
 # ------------------------------------------------- the embedded default: this process
@@ -148,6 +146,9 @@ def run_inline(call_id: int) -> None:
                 log.exception("external call %s failed in its runner", next_id)
     finally:
         _inline.queue = None
+
+
+_call_dispatcher: Callable[[int], None] = run_in_this_process
 
 
 # -------------------------------------------------------------------- 2-4. the runner
@@ -273,8 +274,3 @@ def process_identity() -> str:
         _identity = (pid, f"{socket.gethostname()} {pid} {secrets.token_hex(4)}")
     return _identity[1]
 
-
-runtime.register_effect(engine.RunExternal, start_external_call)
-runtime.register_end_hook(cancel_pending_calls)
-
-from . import recovery  # noqa: E402, F401 - registers the sweep hooks (it imports this module)

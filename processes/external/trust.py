@@ -23,19 +23,17 @@ import hashlib
 import logging
 import os
 import shutil
-import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 
+from administration.certificates import PEM_BEGIN, valid_pem
+from administration.models import CertificateAuthority
+
 logger = logging.getLogger("ipa.external")
-
-PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
-
 
 @dataclass(frozen=True)
 class Bundle:
@@ -62,22 +60,6 @@ def trusts_public_cas() -> bool:
     return bool(getattr(settings, "IPA_TRUST_PUBLIC_CAS", True))
 
 
-def valid_pem(text: str) -> str | None:
-    """None if ``text`` holds one or more certificates OpenSSL accepts, else why not."""
-    if PEM_BEGIN not in text:
-        return "no -----BEGIN CERTIFICATE----- block"
-    return _check_pem(text)
-
-
-@lru_cache(maxsize=256)
-def _check_pem(text: str) -> str | None:
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
-    except (ssl.SSLError, ValueError) as error:
-        return str(error)
-    return None
-
-
 def _read_file(path: Path) -> str | None:
     try:
         stat = path.stat()
@@ -96,9 +78,8 @@ def _read_file(path: Path) -> str | None:
     return text
 
 
-def _database_certificates() -> list[tuple[str, str]]:
-    from administration.models import CertificateAuthority
-
+def trusted_certificates() -> list[tuple[str, str]]:
+    """``(name, PEM)`` of every stored certification authority OpenSSL accepts (a bad one is logged, left out)."""
     found = []
     for name, pem in CertificateAuthority.objects.order_by("name", "pk").values_list("name", "certificate"):
         problem = valid_pem(pem or "")
@@ -135,7 +116,7 @@ def ca_bundle() -> Bundle:
         if text is not None and PEM_BEGIN in text:
             parts.append(f"# file {path}\n{text.strip()}\n")
             sources.append(f"the file {path}")
-    stored = _database_certificates()
+    stored = trusted_certificates()
     for name, pem in stored:
         parts.append(f"# {name} (administration pages)\n{pem}\n")
     if stored:

@@ -15,6 +15,7 @@ from processes.engine.validation import DefinitionInvalid, validate_definition
 from processes.errors import Conflict, NotFound
 from processes.external import handlers
 from processes.models import ProcessDefinition
+from processes.queries import HotQuery
 
 
 def import_definition(document: dict, *, user: User | None = None, publish: bool = False) -> ProcessDefinition:
@@ -64,18 +65,14 @@ def _publish(definition: ProcessDefinition) -> None:
     definition.save(update_fields=["published", "published_at"])
 
 
+# Every launch asks: compiled once.
+_published = HotQuery(lambda name: ProcessDefinition.objects.filter(
+    name=name, published=True).order_by("-version").defer("document")[:1])
+
+
 def published_version(name: str) -> ProcessDefinition | None:
     """The version users launch. Its document is left unread: launches use the compiled, cached one."""
-    from processes.services.runtime import HotQuery
-
-    global _published
-    if _published is None:  # every launch asks: compiled once
-        _published = HotQuery(lambda name: ProcessDefinition.objects.filter(
-            name=name, published=True).order_by("-version").defer("document")[:1])
     return _published.first(name)
-
-
-_published = None
 
 
 def newest_version(name: str) -> ProcessDefinition | None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from administration import policy
 from administration.models import User
 from processes import engine
 from processes.errors import Conflict, NotFound
-from processes.models import PendingEvent, ProcessInstance, RelatedInteraction
+from processes.models import OPEN_STATUSES, PendingEvent, ProcessDefinition, ProcessInstance, RelatedInteraction
 from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
 from processes.services.forms import clean_values
@@ -22,6 +23,28 @@ MANAGEABLE_STATUSES = ("error", "restored_in_error")
 
 def launch_inputs(process: engine.Process) -> dict[str, dict]:
     return {spec["name"]: spec for spec in process.input_variables}
+
+
+def visible_launch_inputs(user: User, definition: ProcessDefinition) -> list[dict]:
+    """The specs of the launch inputs a user may see and fill in (protected ones they are not on: none)."""
+    process = compiled_process(definition.pk)
+    return [spec for spec in process.input_variables if policy.may_see(user, spec.get("security"))]
+
+
+def launchable_processes(user: User) -> list[tuple[ProcessDefinition, list[dict]]]:
+    """The published processes the user may launch, each with the launch inputs the user may see."""
+    policy.require_launch(user)
+    definitions = ProcessDefinition.objects.filter(published=True).order_by("category", "name")
+    return [(definition, visible_launch_inputs(user, definition)) for definition in definitions]
+
+
+def launchable_process(user: User, name: str) -> tuple[ProcessDefinition, list[dict]]:
+    """One published process by name with the launch inputs the user may see; 404 when there is none."""
+    policy.require_launch(user)
+    definition = published_version(name)
+    if definition is None:
+        raise NotFound(f"No published process named {name!r}.")
+    return definition, visible_launch_inputs(user, definition)
 
 
 def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool = False) -> ProcessInstance:
@@ -53,7 +76,8 @@ def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool 
 
 
 def create_child_instance(parent: ProcessInstance, effect: engine.LaunchSubprocess, plan: runtime.StepPlan) -> None:
-    """A subprocess: created in the parent's step, started by its own step right after the commit."""
+    """The ``LaunchSubprocess`` applier: the child is created in the parent's step and started by
+    its own step right after the commit."""
     definition = published_version(effect.process)
     if definition is None:
         _fail_child_launch(parent, effect, plan, f"no published process named {effect.process!r}")
@@ -87,6 +111,7 @@ def _fail_child_launch(parent: ProcessInstance, effect: engine.LaunchSubprocess,
 
 
 def _locked_manageable(user: User, instance_id: int) -> ProcessInstance:
+    visible_instance(user, instance_id)  # 404 before 403 for what the user cannot see
     policy.require_manage(user)
     instance = runtime.lock_instance(instance_id)
     if instance is None:
@@ -119,7 +144,7 @@ def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan, *,
     instance.save(update_fields=["status", "waiting_on", "waiting_detail", "ended_at", "updated_at"])
     runtime.save_plan(plan)
     for child in ProcessInstance.objects.select_for_update().filter(
-        parent=instance, status__in=("running", "waiting", "error", "restored_in_error")
+        parent=instance, status__in=OPEN_STATUSES
     ):
         child_plan = runtime.StepPlan(instance=child, now=plan.now, actor=plan.actor)
         cancel_locked_instance(child, child_plan, tell_parent=False)
@@ -140,6 +165,14 @@ def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str) -
             raise Conflict(f"Only an instance in error can be {verb}; this one is {instance.status}.")
         runtime.run_step(instance, event, actor=user.username)
     return instance
+
+
+# What a supervisor does to an instance in trouble, under the names pages, API and monitor route them by.
+REPAIRS: dict[str, Callable[[User, int], ProcessInstance]] = {
+    "cancel": cancel_instance,
+    "retry": retry_instance,
+    "skip": skip_instance,
+}
 
 
 def relate_interaction(user: User, instance: ProcessInstance, data: dict[str, str]) -> RelatedInteraction:
@@ -173,6 +206,25 @@ def visible_instance(user: User, instance_id: int) -> ProcessInstance:
     if instance is None:
         raise NotFound("No such instance.")
     policy.require_view_instance(user, instance.started_by_id)
+    return instance
+
+
+def instance_details(user: User, instance_id: int) -> ProcessInstance:
+    """One instance the user may see, with what its page shows: history, work items and their
+    people, related interactions (the work items are read through the relation: this app
+    does not import the work item app)."""
+    instance = (ProcessInstance.objects.select_related("definition", "started_by", "parent")
+                .filter(pk=instance_id).first())
+    if instance is None:
+        raise NotFound("No such instance.")
+    policy.require_view_instance(user, instance.started_by_id)
+    work_items = ProcessInstance.work_items.rel.related_model.objects
+    prefetch_related_objects(
+        [instance],
+        "history",
+        Prefetch("work_items", queryset=work_items.select_related("user", "workgroup").order_by("id")),
+        "related_interactions__created_by",
+    )
     return instance
 
 

@@ -31,13 +31,12 @@ from django.utils import timezone
 from administration.parameters import boolean_parameter, integer_parameter
 from processes.errors import Conflict, LaunchBlocked, NotFound, ServiceError
 from processes.external import recovery
-from processes.models import EngineNode, ProcessInstance
+from processes.models import OPEN_STATUSES, EngineNode, ProcessInstance
 from processes.services import runtime
 
 log = logging.getLogger("ipa.engine.nodes")
 
 LOAD_STATUSES = ("running", "waiting", "error")  # what a node's load counts
-OPEN_STATUSES = ("running", "waiting", "error", "restored_in_error")  # not ended: these change owner
 LAUNCH_VIEW_SECONDS = 1.0  # how long a launch trusts the node list it read
 
 
@@ -128,15 +127,15 @@ class Heartbeat:
 _worker_heartbeat: Heartbeat | None = None
 
 
-def start_worker_node() -> None:
-    """A Celery worker is ready: register it and start beating."""
+def start_worker_node(**signal: object) -> None:
+    """A Celery worker is ready (``worker_ready``): register it and start beating."""
     global _worker_heartbeat
     _worker_heartbeat = Heartbeat()
     _worker_heartbeat.start_thread()
 
 
-def stop_worker_node() -> None:
-    """A Celery worker shuts down warm (its tasks are done): stop beating, hand over, mark stopped."""
+def stop_worker_node(**signal: object) -> None:
+    """A Celery worker shuts down warm (``worker_shutdown``): stop beating, hand over, mark stopped."""
     if _worker_heartbeat is not None:
         _worker_heartbeat.stop_thread()
         moved = stop_node(_worker_heartbeat.storage_id)
@@ -419,5 +418,3 @@ def owned_instances(owner: str, status: str | None = None) -> QuerySet[ProcessIn
     instances = ProcessInstance.objects.filter(owner=owner).order_by("pk")
     return instances.filter(status=status) if status else instances
 
-
-runtime.register_sweep_hook(take_over_in_sweep)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from administration.parameters import integer_parameter
 from processes import engine
 from processes.models import HistoryEntry, PendingEvent, ProcessInstance
+from processes.queries import HotQuery
 from processes.services.definitions import compiled_process
 
 log = logging.getLogger("ipa.engine")
@@ -53,23 +54,39 @@ class StepPlan:
 
 
 EffectApplier = Callable[[ProcessInstance, Any, StepPlan], None]
+EventDispatcher = Callable[[list[int]], None]
 _appliers: dict[type, EffectApplier] = {}
 _end_hooks: list[Callable[[ProcessInstance, StepPlan], None]] = []
 _sweep_hooks: list[Callable[[], None]] = []
 
 
+def _leave_events_to_the_sweep(event_ids: list[int]) -> None:
+    """The dispatcher until one is registered: the periodic sweep delivers every due event."""
+
+
+_event_dispatcher: EventDispatcher = _leave_events_to_the_sweep
+
+
 def register_effect(effect_type: type, applier: EffectApplier) -> None:
-    """Tell the runtime how to apply an effect kind (other apps register theirs in ``ready``)."""
+    """Tell the runtime how to apply an effect kind (apps register theirs in ``AppConfig.ready``)."""
     _appliers[effect_type] = applier
+
+
+def register_event_dispatcher(dispatcher: EventDispatcher) -> None:
+    """Who delivers committed events right away (``processes.tasks`` registers its Celery task)."""
+    global _event_dispatcher
+    _event_dispatcher = dispatcher
 
 
 def register_end_hook(hook: Callable[[ProcessInstance, StepPlan], None]) -> None:
     """Called inside the transaction when an instance is cancelled."""
-    _end_hooks.append(hook)
+    if hook not in _end_hooks:
+        _end_hooks.append(hook)
 
 
 def register_sweep_hook(hook: Callable[[], None]) -> None:
-    _sweep_hooks.append(hook)
+    if hook not in _sweep_hooks:
+        _sweep_hooks.append(hook)
 
 
 def end_hooks() -> list[Callable[[ProcessInstance, StepPlan], None]]:
@@ -93,64 +110,6 @@ def engine_context(instance: ProcessInstance, now: datetime) -> engine.Context:
         depth_threshold=integer_parameter("PAS_DepthThreshold"),
         handler_timeout=integer_parameter("PAS_HandlerResponseTimeout"),
     )
-
-
-class HotQuery:
-    """A query of the hot path, compiled once by Django and then run again with new parameters.
-
-    Django compiles a queryset to SQL on every evaluation, and on a step's few one-row
-    reads that costs more CPU than PostgreSQL spends answering them (see docs/performance.md).
-    ``build(*params)`` returns the queryset; the SQL it compiles to is kept per database
-    connection alias and vendor and run with the new parameters, which must be the only
-    ones the query has and take the same places (primary keys, names: never ``__in`` lists
-    or None; a query whose compiled parameters differ is simply evaluated every time).
-    Rows come back as model instances (``values()`` querysets: as tuples), through the
-    fields' own converters, as the queryset would have returned them.
-    """
-
-    def __init__(self, build: Callable[..., Any]) -> None:
-        self.build = build
-        self._compiled: dict[tuple[str, str], tuple | None] = {}
-
-    def _compile(self, connection, params: tuple) -> tuple | None:
-        queryset = self.build(*params)
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, compiled_params = compiler.as_sql()
-        if list(compiled_params) != list(params) or queryset.query.select_related:
-            # The SQL would not take these parameters as they come (a backend inlines one of
-            # them), or the rows span several models: evaluate the queryset every time.
-            return None
-        columns = [column for column, _, _ in compiler.select]
-        converters = compiler.get_converters(columns)
-        model = queryset.model if not queryset.query.values_select else None
-        names = [column.target.attname for column in columns] if model is not None else None
-        for_update = bool(queryset.query.select_for_update) and connection.features.has_select_for_update
-        return sql, converters, model, names, for_update
-
-    def first(self, *params: Any) -> Any:
-        """The first row (None when there is none), on the default database."""
-        from django.db import connection
-
-        key = (connection.alias, connection.vendor)
-        compiled = self._compiled.get(key, False)
-        if compiled is False:
-            compiled = self._compiled[key] = self._compile(connection, params)
-        if compiled is None:
-            return next(iter(self.build(*params)), None)
-        sql, converters, model, names, for_update = compiled
-        if for_update and connection.get_autocommit():  # as the queryset itself would refuse
-            raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if converters:
-            row = list(row)
-            for position, (functions, expression) in converters.items():
-                for function in functions:
-                    row[position] = function(row[position], expression, connection)
-        return model.from_db(connection.alias, names, row) if model is not None else tuple(row)
 
 
 _lock_instance = {
@@ -226,13 +185,7 @@ def notify_parent(instance: ProcessInstance, plan: StepPlan) -> None:
 
 def dispatch_events(event_ids: list[int]) -> None:
     """Ask a worker to deliver these events now (the sweep delivers them anyway if this is lost)."""
-    from processes import tasks
-
-    for event_id in event_ids:
-        try:
-            tasks.process_event.delay(event_id)
-        except Exception:  # the broker is down: the sweep will deliver it
-            log.warning("could not dispatch engine event %s; the sweep will deliver it", event_id)
+    _event_dispatcher(event_ids)
 
 
 # --------------------------------------------------------------------- pending events
@@ -340,16 +293,5 @@ def cancel_timer(instance: ProcessInstance, effect: engine.CancelTimer, plan: St
     PendingEvent.objects.filter(instance=instance, kind="timer", token=effect.token).delete()
 
 
-def launch_subprocess(instance: ProcessInstance, effect: engine.LaunchSubprocess, plan: StepPlan) -> None:
-    from processes.services.instances import create_child_instance
-
-    create_child_instance(instance, effect, plan)
-
-
 register_effect(engine.StartTimer, start_timer)
 register_effect(engine.CancelTimer, cancel_timer)
-register_effect(engine.LaunchSubprocess, launch_subprocess)
-
-# External actions (RunExternal) are recorded as ExternalCall rows and run after the commit;
-# the runner registers its applier, end hook and sweep hooks when imported.
-import processes.external.runner  # noqa: E402, F401

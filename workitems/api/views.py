@@ -47,16 +47,11 @@ class WorkItemDetailView(APIView):
 class WorkItemSimpleActionView(APIView):
     """pickup / hold / resume."""
 
-    action_name = ""
-    actions = {
-        "pickup": services.pickup_work_item,
-        "hold": services.hold_work_item,
-        "resume": services.resume_work_item,
-    }
+    action_name = ""  # a key of services.SIMPLE_ACTIONS, given by the URL conf
 
     @extend_schema(request=None, responses=s.WorkItemFormSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        self.actions[self.action_name](request.user, pk)
+        services.SIMPLE_ACTIONS[self.action_name](request.user, pk)
         return form_response(request, pk)
 
 

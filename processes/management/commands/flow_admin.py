@@ -10,11 +10,10 @@ from django.core.paginator import EmptyPage, Paginator
 from django.utils import timezone
 
 from processes.errors import ServiceError
-from processes.models import INSTANCE_STATUSES
+from processes.models import INSTANCE_STATUSES, OPEN_STATUSES
 from processes.services import nodes
 
 STATUS_NAMES = [name for name, _ in INSTANCE_STATUSES]
-COUNTED = ("running", "waiting", "error", "restored_in_error")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -65,8 +64,8 @@ class Command(BaseCommand):
             self.stdout.write("No engine node has registered yet.")
             return
         rows = [(r.storage_id, r.node.hostname, r.node.pid, r.state, ago(r.node.heartbeat_at, now),
-                 *(r.owned[status] for status in COUNTED)) for r in reports if r.node]
-        self.stdout.write(table(["storage id", "host", "pid", "state", "last heartbeat", *COUNTED], rows))
+                 *(r.owned[status] for status in OPEN_STATUSES)) for r in reports if r.node]
+        self.stdout.write(table(["storage id", "host", "pid", "state", "last heartbeat", *OPEN_STATUSES], rows))
 
     def do_instances(self, owner: str, status: str | None, page: int, page_size: int, **options) -> None:
         if page_size < 1:
@@ -89,8 +88,8 @@ class Command(BaseCommand):
         if not reports:
             self.stdout.write("No orphaned instances: every open instance belongs to a live node.")
             return
-        rows = [(r.storage_id, r.state, *(r.owned[status] for status in COUNTED)) for r in reports]
-        self.stdout.write(table(["storage id", "node", *COUNTED], rows))
+        rows = [(r.storage_id, r.state, *(r.owned[status] for status in OPEN_STATUSES)) for r in reports]
+        self.stdout.write(table(["storage id", "node", *OPEN_STATUSES], rows))
         total = sum(sum(r.owned.values()) for r in reports)
         self.stdout.write(f"{total} orphaned instances. List them with: flow_admin instances --owner ID; "
                           "move them with: flow_admin transfer --from ID --to LIVE_ID --all")
