@@ -32,6 +32,7 @@ class Principal:
     license: str
     rights: frozenset[str]
     workgroups: frozenset[str]
+    workgroup_ids: frozenset[int]
     roles: frozenset[str]
     security_specifications: frozenset[str]
     is_admin: bool
@@ -49,13 +50,14 @@ def principal_for(user: User) -> Principal:
     if cached is not None:
         return cached
     rights = set(user.rights or [])
-    workgroup_names, role_names = set(), set()
+    workgroup_names, workgroup_ids, role_names = set(), set(), set()
     # One row per (workgroup, role) pair: users have few of each, and it saves a query per request.
     memberships = User.objects.filter(pk=user.pk).values_list(
-        "workgroups__name", "workgroups__rights", "roles__name", "roles__rights"
+        "workgroups__id", "workgroups__name", "workgroups__rights", "roles__name", "roles__rights"
     )
-    for workgroup, workgroup_rights, role, role_rights in memberships:
+    for workgroup_id, workgroup, workgroup_rights, role, role_rights in memberships:
         if workgroup:
+            workgroup_ids.add(workgroup_id)
             workgroup_names.add(workgroup)
             rights.update(workgroup_rights or [])
         if role:
@@ -70,6 +72,7 @@ def principal_for(user: User) -> Principal:
         license=user.license,
         rights=frozenset(r for r in rights if r in RIGHTS),
         workgroups=frozenset(workgroup_names),
+        workgroup_ids=frozenset(workgroup_ids),
         roles=frozenset(role_names),
         security_specifications=frozenset(specs),
         is_admin=user.is_superuser,

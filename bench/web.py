@@ -1,6 +1,7 @@
 """HTTP: completing work items through the real API, served by Daphne in production mode.
 
-Daphne serves ``ipa_portal.asgi`` with DEBUG off, a SECRET_KEY, PostgreSQL and Redis.
+``manage.py serve --workers N`` (one Daphne process per core, ``BENCH_HTTP_WORKERS``) serves
+``ipa_portal.asgi`` with DEBUG off, a SECRET_KEY, PostgreSQL and Redis.
 Sixteen clients (threads, each with its own keep-alive connection) each pick up and
 complete their own work items (``POST /api/workitems/{id}/pickup`` then ``/complete``);
 then the same clients send as many requests to a trivial endpoint of the same server
@@ -28,6 +29,7 @@ LOG = OUT / "daphne.log"
 # (the settings' default DB_CONN_MAX_AGE=60) pile up, one per thread, until PostgreSQL refuses
 # more ("too many clients"): Django's advice for ASGI is 0, and the bench serves with it.
 CONN_MAX_AGE = os.environ.get("BENCH_HTTP_CONN_MAX_AGE", "0")
+WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", str(os.cpu_count() or 1)))
 
 
 def client_name(index: int) -> str:
@@ -60,10 +62,11 @@ def free_port() -> int:
 
 
 def start_daphne(port: int) -> subprocess.Popen:
-    daphne = PRODUCT_PYTHON.parent / "daphne"
+    """The production server as an operator starts it: ``manage.py serve --workers N``, one Daphne per core."""
     OUT.mkdir(exist_ok=True)
     with open(LOG, "w") as log_file:  # a file, not a pipe nobody reads: a full pipe would stall the server
-        server = subprocess.Popen([str(daphne), "-b", "127.0.0.1", "-p", str(port), "ipa_portal.asgi:application"],
+        server = subprocess.Popen([str(PRODUCT_PYTHON), "manage.py", "serve", "--host", "127.0.0.1", "--port",
+                                   str(port), "--no-demo", "--workers", str(WORKERS)],
                                   cwd=ROOT, env=product_env(DATABASE, DB_CONN_MAX_AGE=CONN_MAX_AGE),
                                   stdout=log_file, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -167,7 +170,8 @@ def run(clients: int, per_client: int) -> tuple[dict, str]:
         [f"GET {FLOOR} ({clients} clients)", f"{floor['requests_per_second']:.0f}", "",
          f"{floor['p50_ms']:.1f}", f"{floor['p99_ms']:.1f}", str(floor["failed"])],
     ]
-    text = table(["requests to one Daphne process", "requests/s", "items/s", "p50 ms", "p99 ms", "errors"], rows)
+    text = table([f"requests to {WORKERS} Daphne process(es)", "requests/s", "items/s", "p50 ms", "p99 ms",
+                  "errors"], rows)
     text += (f"\nwork items / floor: {work['requests_per_second'] / floor['requests_per_second']:.2f} of the "
              f"floor's requests/s; {work['requests']} requests each")
     if work["failed"] or floor["failed"]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -62,3 +64,35 @@ class HotQuery:
                 for function in functions:
                     row[position] = function(row[position], expression, connection)
         return model.from_db(connection.alias, names, row) if model is not None else tuple(row)
+
+
+class IdBlocks:
+    """Primary keys taken from a PostgreSQL sequence a block at a time, so a new row can be named
+    before it is written: the launch runs the engine first and inserts the instance once, whole,
+    instead of inserting it and updating it in the same transaction.
+
+    ``nextval`` is outside transactions, so a block is never handed out twice, even when the
+    transaction that took it rolls back (the ids are then skipped, as a rolled-back insert's
+    would be). Kept per process (a forked worker takes its own). On a database without
+    sequences ``next()`` returns None and the caller inserts the row as usual.
+    """
+
+    def __init__(self, table: str, block: int = 100) -> None:
+        self.table = table
+        self.block = block
+        self._lock = threading.Lock()
+        self._ids: list[int] = []
+        self._pid = 0
+
+    def next(self) -> int | None:
+        if connection.vendor != "postgresql":
+            return None
+        with self._lock:
+            if self._pid != os.getpid():
+                self._ids, self._pid = [], os.getpid()
+            if not self._ids:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                                   [self.table, self.block])
+                    self._ids = sorted((row[0] for row in cursor.fetchall()), reverse=True)
+            return self._ids.pop()

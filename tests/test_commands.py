@@ -341,3 +341,58 @@ def test_serve_with_the_demo_lists_the_logins_that_work(serve):
     status, processes = http("GET", f"{base}/api/processes/", token=body["token"])
     assert {p["name"] for p in processes["results"]} == {"Expense Approval", "Car Loan", "Credit Check",
                                                          "Web Service Demo", "Customer Onboarding"}
+
+
+def test_serve_refuses_several_workers_on_the_embedded_default(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "REDIS_URL": ""}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run([sys.executable, "manage.py", "serve", "--workers", "2", "--no-demo"], cwd=PROJECT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "--workers needs the production stack" in done.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL") or "postgres" not in os.environ.get("DATABASE_URL", ""),
+                    reason="several Daphne workers need the production stack: PostgreSQL and Redis")
+def test_serve_with_two_workers_answers_from_two_daphne_processes_on_one_port(tmp_path):
+    import psycopg2
+
+    database = f"ipa_serve_{os.getpid()}"
+    admin = psycopg2.connect(os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{database}"')
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{database}",
+           "DEBUG": "false", "SECRET_KEY": "test-only-secret-key-for-two-workers"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port), "--no-demo",
+                                   "--workers", "2"], cwd=PROJECT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"serve exited early:\n{log.read_text()}"
+            try:
+                if http("GET", f"http://127.0.0.1:{port}/api/schema/process.json")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"serve did not answer within 60 s:\n{log.read_text()}"
+            time.sleep(0.3)
+        assert len(children_of(server.pid)) == 2
+        assert all(http("GET", f"http://127.0.0.1:{port}/api/schema/process.json")[0] == 200 for _ in range(20))
+        assert "2 Daphne processes share the port" in log.read_text()
+        server.terminate()
+        assert server.wait(timeout=30) is not None
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()

@@ -2,10 +2,12 @@
 
 Services and the ACD record a change and call ``work_item_changed`` inside their
 transaction; the push is registered with ``transaction.on_commit``, so a rolled-back change
-never reaches a browser. After the commit the item is read again and serialized **per
-recipient**, through the same serializer and policy as ``GET /api/workitems/``, and sent
-through the channel layer to the recipient's group (``workitems.user.<id>``), which every
-``/ws/workitems/`` socket of that user joins.
+never reaches a browser. After the commit the item, as the transaction saved it (it is not
+read again), is serialized **per recipient** through the same serializer and policy as
+``GET /api/workitems/`` and handed to a sending task on an event loop, which sends it through
+the channel layer to the recipient's group (``workitems.user.<id>``) while the request goes
+on: nobody's request waits for Redis. Every ``/ws/workitems/`` socket of the user joins that
+group.
 
 Messages (schemas in ``workitems.schemas``): ``added`` (the item is newly the user's),
 ``changed`` (still theirs, something changed), ``removed`` (no longer theirs, or closed).
@@ -17,8 +19,9 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -32,10 +35,6 @@ from workitems.models import OPEN_STATUSES, WorkItem
 log = logging.getLogger("ipa.workitems.delivery")
 SEND_TIMEOUT_SECONDS = 5.0
 PUSH_EVENT = "workitems.push"  # handled by WorkItemConsumer.workitems_push
-
-
-ITEM_FIELDS = ("id", "instance", "token", "process_name", "name", "category", "description", "priority", "status",
-               "user", "workgroup", "created_at", "updated_at", "offered_at")
 
 
 def user_group(user_id: int) -> str:
@@ -57,12 +56,29 @@ def serialize_for(user: User, item: WorkItem) -> dict[str, Any]:
 # ------------------------------------------------------------------------ recording
 
 
-def work_item_changed(item_id: int, previous_user_id: int | None) -> None:
-    """Inside a transaction, after saving: push the item's new state once the transaction commits.
+def work_item_changed(item: WorkItem, previous_user_id: int | None) -> None:
+    """Inside a transaction, after saving ``item``: push its new state once the transaction commits.
 
-    ``previous_user_id`` is who had the item open before this change (None: nobody).
+    ``previous_user_id`` is who had the item open before this change (None: nobody). The push
+    is made from the saved rows in memory, not read again: each push of an item in one
+    transaction sends the last state saved in it (an offer taken back and made again is one
+    change, as a re-read after the commit would show), serialized for the item's holder and
+    handed to the sending loop, which sends it while the caller goes on.
     """
-    transaction.on_commit(lambda: push_work_item(item_id, previous_user_id), robust=True)
+    latest = _latest_of_transaction()
+    latest[item.pk] = item
+    transaction.on_commit(lambda: push_work_item(latest[item.pk], previous_user_id), robust=True)
+
+
+_transaction_items = threading.local()
+
+
+def _latest_of_transaction() -> dict[int, WorkItem]:
+    """{item id: the item as last saved} for the current transaction (known by its list of commit hooks)."""
+    hooks = transaction.get_connection().run_on_commit
+    if getattr(_transaction_items, "hooks", None) is not hooks:
+        _transaction_items.hooks, _transaction_items.items = hooks, {}
+    return _transaction_items.items
 
 
 def presence_changed(user: User, previous: str) -> None:
@@ -90,39 +106,93 @@ def _first_time(key: tuple) -> bool:
     return True
 
 
-def push_work_item(item_id: int, previous_user_id: int | None) -> None:
-    # The instance only for its definition (the description's template): its execution state
-    # is read later, and only when a masked description must be rendered again.
-    rows = (WorkItem.objects.filter(pk=item_id).select_related("instance", "user", "workgroup")
-            .only(*ITEM_FIELDS, "instance__definition_id", "user", "workgroup__name").order_by())
-    item = next(iter(rows), None)
-    owner = item.user if item is not None and item.status in OPEN_STATUSES else None
-    version = item.updated_at if item is not None else None
+def push_work_item(item: WorkItem, previous_user_id: int | None) -> None:
+    """Tell the item's previous holder it is gone and its holder what it is now (as saved)."""
+    owner = item.user if item.user_id is not None and item.status in OPEN_STATUSES else None
+    version = item.updated_at
     messages: list[tuple[int, dict[str, Any]]] = []
     lost = previous_user_id and previous_user_id != getattr(owner, "pk", None)
-    if lost and _first_time((item_id, version, previous_user_id)):
-        messages.append((previous_user_id, {"type": "removed", "id": item_id}))
-    if owner is not None and policy.may_receive_work_items(owner) and _first_time((item_id, version, owner.pk)):
+    if lost and _first_time((item.pk, version, previous_user_id)):
+        messages.append((previous_user_id, {"type": "removed", "id": item.pk}))
+    if owner is not None and policy.may_receive_work_items(owner) and _first_time((item.pk, version, owner.pk)):
         kind = "changed" if owner.pk == previous_user_id else "added"
         messages.append((owner.pk, {"type": kind, "work_item": serialize_for(owner, item)}))
     send(messages)
 
 
 def send(messages: list[tuple[int, dict[str, Any]]]) -> None:
-    """Hand messages to the channel layer: ``[(user_id, message), ...]``; failures are logged."""
-    layer = get_channel_layer()
-    if layer is None or not messages:
-        return
+    """Hand messages to the channel layer, ``[(user_id, message), ...]``, without waiting for it.
 
-    async def send_all() -> None:
-        for user_id, message in messages:
-            await layer.group_send(user_group(user_id), {"type": PUSH_EVENT, "message": message})
+    They go out in the order handed over (one sender per event loop); a failure is logged and
+    the clients catch up from the snapshot when they reconnect.
+    """
+    if messages and get_channel_layer() is not None:
+        _outbox(_sending_loop()).put(messages)
 
-    try:
-        asyncio.run_coroutine_threadsafe(send_all(), _sending_loop()).result(SEND_TIMEOUT_SECONDS)
-    except Exception:
-        log.exception("could not push %d work item message(s); clients catch up when they reconnect",
-                      len(messages))
+
+def wait_until_sent(timeout: float = SEND_TIMEOUT_SECONDS) -> bool:
+    """Block until every message handed over so far has gone to the channel layer (tests, shutdown)."""
+    deadline = time.monotonic() + timeout
+    for outbox in list(_outboxes.values()):
+        while outbox.busy():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+    return True
+
+
+@dataclass
+class Outbox:
+    """The messages waiting to be sent from one event loop, sent one after another by one task."""
+
+    loop: asyncio.AbstractEventLoop
+    messages: deque = field(default_factory=deque)
+    draining: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, messages: list[tuple[int, dict[str, Any]]]) -> None:
+        with self.lock:
+            self.messages.extend(messages)
+            if self.draining:
+                return  # the running task takes them
+            self.draining = True
+        self.loop.call_soon_threadsafe(self._start)
+
+    def busy(self) -> bool:
+        with self.lock:
+            return self.draining
+
+    def _start(self) -> None:
+        self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            with self.lock:
+                if not self.messages:
+                    self.draining = False
+                    return
+                batch = list(self.messages)
+                self.messages.clear()
+            for user_id, message in batch:
+                try:
+                    await layer.group_send(user_group(user_id), {"type": PUSH_EVENT, "message": message})
+                except Exception:
+                    log.exception("could not push a work item message; its client catches up when it reconnects")
+
+
+_outboxes: dict[asyncio.AbstractEventLoop, Outbox] = {}
+_outboxes_lock = threading.Lock()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> Outbox:
+    with _outboxes_lock:
+        outbox = _outboxes.get(loop)
+        if outbox is None:
+            for stale in [other for other in _outboxes if other.is_closed()]:
+                del _outboxes[stale]
+            outbox = _outboxes[loop] = Outbox(loop)
+        return outbox
 
 
 # ------------------------------------------------------------------ the sending loop

@@ -100,7 +100,7 @@ def offer(item: WorkItem, agent: User) -> None:
     previous = item.user_id
     item.user, item.status, item.offered_at = agent, "offered", timezone.now()
     item.save(update_fields=["user", "status", "offered_at", "updated_at"])
-    delivery.work_item_changed(item.pk, previous)
+    delivery.work_item_changed(item, previous)
 
 
 def take_back_offer(item: WorkItem, *, lapsed: bool) -> None:
@@ -110,7 +110,7 @@ def take_back_offer(item: WorkItem, *, lapsed: bool) -> None:
         note_passed_over(item, previous)
     item.user, item.status, item.offered_at = None, "queued", None
     item.save(update_fields=["user", "status", "offered_at", "lapsed_offers", "updated_at"])
-    delivery.work_item_changed(item.pk, previous)
+    delivery.work_item_changed(item, previous)
 
 
 def note_passed_over(item: WorkItem, agent_id: int | None) -> None:

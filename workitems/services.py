@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from administration import policy
@@ -18,6 +19,8 @@ from administration.models import User, Workgroup
 from processes import engine
 from processes.engine import values as value_types
 from processes.errors import Conflict, FormInvalid, NotFound
+from processes.models import ProcessInstance
+from processes.queries import HotQuery
 from processes.services import runtime
 from processes.services.forms import clean_values, is_blank
 from workitems import delivery, routing
@@ -35,7 +38,7 @@ def my_work_items(user: User, statuses: tuple[str, ...] = OPEN_STATUSES):
 def work_item_for(user: User, item_id: int) -> WorkItem:
     """The item if it is the user's (offered to, or taken by them); 404 otherwise."""
     policy.require_any_license(user)
-    item = WorkItem.objects.filter(pk=item_id).select_related("instance", "workgroup").first()
+    item = WorkItem.objects.filter(pk=item_id).select_related("instance").first()
     if item is None or not _is_users(user, item):
         raise NotFound("No such work item.")
     return item
@@ -48,51 +51,53 @@ def first_open_item(user: User, instance_id: int) -> WorkItem | None:
 
 
 def _is_users(user: User, item: WorkItem) -> bool:
-    return _is_users_row(user, item.user_id, item.status, item.workgroup.name if item.workgroup_id else None)
+    """Offered to or taken by the user, or queued for one of the user's workgroups (first come)."""
+    return item.user_id == user.pk or (item.status == "queued" and _in_workgroup(user, item))
 
 
-def _is_users_row(user: User, user_id: int | None, status: str, workgroup: str | None) -> bool:
-    if user_id == user.pk:
-        return True
-    # A queued group item may be taken by any member of its workgroup (first come).
-    return status == "queued" and workgroup is not None and workgroup in policy.principal_for(user).workgroups
+def _in_workgroup(user: User, item: WorkItem) -> bool:
+    return item.workgroup_id is not None and item.workgroup_id in policy.principal_for(user).workgroup_ids
 
 
-# The statements every pickup and completion makes, compiled once (see runtime.HotQuery).
-_owner_of_item = runtime.HotQuery(lambda pk: WorkItem.objects.filter(pk=pk).order_by().values_list(
-    "instance_id", "user_id", "status", "workgroup__name"))
-_locked_item_row = runtime.HotQuery(lambda pk: WorkItem.objects.select_for_update(of=("self",)).filter(pk=pk)
-                                    .order_by())
-_receiver = runtime.HotQuery(lambda username: User.objects.filter(username=username, is_active=True)
-                             .order_by().values_list("pk", "license"))
+# The statements every pickup and completion makes, compiled once (see processes.queries).
+_lock_instance_of_item = HotQuery(lambda pk: ProcessInstance.objects.select_for_update().filter(
+    pk=Subquery(WorkItem.objects.filter(pk=pk).order_by().values("instance_id"))).order_by())
+_locked_item_row = HotQuery(lambda pk: WorkItem.objects.select_for_update(of=("self",)).filter(pk=pk)
+                            .order_by())
+_receiver = HotQuery(lambda username: User.objects.filter(username=username, is_active=True)
+                     .order_by().only("pk", "username", "license"))
+
+
+def _locked_instance_of(user: User, item_id: int) -> ProcessInstance:
+    """Inside a transaction: lock the item's instance, first, as every path that changes an item does."""
+    policy.require_any_license(user)
+    instance = _lock_instance_of_item.first(item_id)
+    if instance is None:
+        raise NotFound("No such work item.")
+    return instance
 
 
 def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) -> WorkItem:
-    """Inside a transaction: lock the instance, then the item; check owner and status.
-
-    Every pickup and completion runs this, so its three statements are kept narrow: the
-    first read takes only what the ownership check needs, and the item, read again under
-    the lock, gets the locked instance row instead of joining it a second time.
-    """
-    policy.require_any_license(user)
-    row = _owner_of_item.first(item_id)
-    if row is None or not _is_users_row(user, *row[1:]):
-        raise NotFound("No such work item.")
-    instance = runtime.lock_instance(row[0])
-    if instance is None:
-        raise NotFound("No such work item.")
-    if row[3] is None:
-        item = _locked_item_row.first(item_id)
-    else:  # a workgroup's item: the workgroup's name decides who may take it
-        item = WorkItem.objects.select_for_update(of=("self",)).select_related("workgroup").filter(pk=item_id).first()
+    """Inside a transaction: lock the instance, then the item; check holder and status (two statements)."""
+    instance = _locked_instance_of(user, item_id)
+    item = _locked_item_row.first(item_id)
     if item is None:
         raise NotFound("No such work item.")
     item.instance = instance
-    if not _is_users(user, item) and item.status not in ("completed",):
-        raise Conflict("This work item was taken by someone else.")
+    _check_holder(user, item, allowed, verb)
+    return item
+
+
+def _check_holder(user: User, item: WorkItem, allowed: tuple[str, ...], verb: str) -> None:
+    """404 for an item the user has no part in (offered to another is not theirs to see); 409 for one
+    of their workgroup's that a colleague took first, or one whose status does not allow ``verb``."""
+    if not _is_users(user, item):
+        if not _in_workgroup(user, item) or item.status == "offered":
+            raise NotFound("No such work item.")
+        if item.status in ("processing", "held"):
+            raise Conflict("This work item was taken by someone else.")
     if item.status not in allowed:
         raise Conflict(f"Cannot {verb} a work item that is {item.status}.")
-    return item
 
 
 def pickup_work_item(user: User, item_id: int) -> WorkItem:
@@ -104,7 +109,7 @@ def pickup_work_item(user: User, item_id: int) -> WorkItem:
         item.user = user
         item.status = "processing"
         item.save(update_fields=["user", "status", "updated_at"])
-        delivery.work_item_changed(item.pk, previous)
+        delivery.work_item_changed(item, previous)
     return item
 
 
@@ -129,7 +134,7 @@ def _set_status(user: User, item_id: int, current: str, new: str, verb: str) -> 
         item = _locked_item(user, item_id, (current,), verb)
         item.status = new
         item.save(update_fields=["status", "updated_at"])
-        delivery.work_item_changed(item.pk, item.user_id)
+        delivery.work_item_changed(item, item.user_id)
     return item
 
 
@@ -165,23 +170,21 @@ def save_work_item(user: User, item_id: int, values: dict[str, Any]) -> WorkItem
         item = _locked_item(user, item_id, ("offered", "processing", "held"), "save")
         item.draft = {**item.draft, **_clean_form_values(user, item, values, for_completion=False)}
         item.save(update_fields=["draft", "updated_at"])
-        delivery.work_item_changed(item.pk, item.user_id)
+        delivery.work_item_changed(item, item.user_id)
     return item
 
 
 def complete_work_item(user: User, item_id: int, button: str, values: dict[str, Any]) -> WorkItem:
     """Validate and store the values, then resume the instance along ``button``'s exit."""
     with transaction.atomic():
-        item = _locked_item(user, item_id, COMPLETABLE, "complete")
+        instance = _locked_instance_of(user, item_id)
+        item = _mark_completed(user, item_id, button)  # bad values below roll it back with the rest
+        item.instance = instance
         buttons = [b["id"] for b in work_item_definition(item).get("buttons", [])]
         if button not in buttons:
             raise FormInvalid({"button": [f"must be one of {', '.join(buttons)}"]}, "Press one of the buttons.")
         cleaned = {**item.draft, **_clean_form_values(user, item, values, for_completion=True)}
-        item.status = "completed"
-        item.button = button
-        item.completed_at = timezone.now()
-        item.save(update_fields=["status", "button", "completed_at", "updated_at"])
-        delivery.work_item_changed(item.pk, item.user_id)
+        delivery.work_item_changed(item, item.user_id)
         if item.is_group_routed:  # the agent is idle from now: before the step routes what it sends
             routing.agents_finished([item.user_id])
         runtime.run_step(item.instance, engine.WorkItemCompleted(item.token, button, cleaned),
@@ -189,6 +192,30 @@ def complete_work_item(user: User, item_id: int, button: str, values: dict[str, 
         if item.is_group_routed:  # the agent has room again
             routing.route_for_agents([item.user_id])
     return item
+
+
+def _mark_completed(user: User, item_id: int, button: str) -> WorkItem:
+    """``processing`` or ``held`` -> ``completed`` for its holder, in one statement (``UPDATE … RETURNING``).
+
+    The caller holds the instance's lock, so the row this returns is the item as it now is;
+    when no row qualifies, the item is read to say why (404 or 409, as ``_check_holder``).
+    """
+    ops = connection.ops
+    column = ops.quote_name
+    now = ops.adapt_datetimefield_value(timezone.now())
+    rows = list(WorkItem.objects.raw(
+        f"UPDATE {column(WorkItem._meta.db_table)} SET {column('status')} = %s, {column('button')} = %s, "
+        f"{column('completed_at')} = %s, {column('updated_at')} = %s "
+        f"WHERE {column('id')} = %s AND {column('user_id')} = %s AND {column('status')} IN (%s, %s) RETURNING *",
+        ["completed", button, now, now, item_id, user.pk, *COMPLETABLE],
+    ))
+    if rows:
+        return rows[0]
+    item = _locked_item_row.first(item_id)
+    if item is None:
+        raise NotFound("No such work item.")
+    _check_holder(user, item, COMPLETABLE, "complete")
+    raise Conflict(f"Cannot complete a work item that is {item.status}.")  # changed between the two reads
 
 
 def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
@@ -219,7 +246,7 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
             item.user, item.workgroup, item.status, item.offered_at = None, workgroup, "queued", None
             routing.note_passed_over(item, before[0])  # back to the queue: others first
         item.save(update_fields=["user", "workgroup", "status", "offered_at", "lapsed_offers", "updated_at"])
-        delivery.work_item_changed(item.pk, before[0])
+        delivery.work_item_changed(item, before[0])
         if item.status == "queued":
             routing.route_item(item)
         routing.items_left_agents([before])
@@ -253,18 +280,19 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
 
 
 def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
-    # Two columns, not a User: this runs in every step that sends a work item to a person.
+    # Three columns of the user: this runs in every step that sends a work item to a person,
+    # and the push after the commit serializes the item with this user as its holder.
     target = _receiver.first(username)
-    if target is None or not policy.license_covers(target[1], "direct_routed"):
+    if target is None or not policy.may_receive_work_items(target):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()
         plan.record("work_item_undeliverable", f"{item.name}: no licensed user {username!r}")
         return
-    item.user_id = target[0]
+    item.user = target
     item.status = "offered"
     item.offered_at = plan.now
     item.save()
-    delivery.work_item_changed(item.pk, None)
+    delivery.work_item_changed(item, None)
 
 
 def withdraw_work_item(instance, effect: engine.WithdrawWorkItem, plan: runtime.StepPlan) -> None:
@@ -283,8 +311,8 @@ def _close(items, status: str, plan: runtime.StepPlan) -> None:
         return
     items.update(status=status, updated_at=plan.now)
     for item_id, user_id, _, _ in closing:
-        if user_id:
-            delivery.work_item_changed(item_id, user_id)
+        if user_id:  # the item leaves its holder's list: a row with the new status is all the push needs
+            delivery.work_item_changed(WorkItem(pk=item_id, status=status, updated_at=plan.now), user_id)
     routing.items_left_agents([(user_id, workgroup_id, before) for _, user_id, workgroup_id, before in closing])
 
 

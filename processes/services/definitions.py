@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from django.db import transaction
@@ -63,16 +64,30 @@ def _publish(definition: ProcessDefinition) -> None:
     definition.published = True
     definition.published_at = timezone.now()
     definition.save(update_fields=["published", "published_at"])
+    _published_seen.pop(definition.name, None)
+    transaction.on_commit(lambda: _published_seen.pop(definition.name, None))
 
 
-# Every launch asks: compiled once.
+PUBLISHED_VIEW_SECONDS = 1.0  # how long a process trusts the published version it read
 _published = HotQuery(lambda name: ProcessDefinition.objects.filter(
     name=name, published=True).order_by("-version").defer("document")[:1])
+_published_seen: dict[str, tuple[float, ProcessDefinition | None]] = {}
 
 
 def published_version(name: str) -> ProcessDefinition | None:
-    """The version users launch. Its document is left unread: launches use the compiled, cached one."""
-    return _published.first(name)
+    """The version users launch. Its document is left unread: launches use the compiled, cached one.
+
+    Every launch asks, so the answer is kept for ``PUBLISHED_VIEW_SECONDS``: a version published
+    by this process is launched at once, one published by another within a second (the
+    instances started meanwhile keep the version they started with, as all instances do).
+    """
+    now = time.monotonic()
+    seen = _published_seen.get(name)
+    if seen is not None and now - seen[0] <= PUBLISHED_VIEW_SECONDS:
+        return seen[1]
+    definition = _published.first(name)
+    _published_seen[name] = (now, definition)
+    return definition
 
 
 def newest_version(name: str) -> ProcessDefinition | None:
@@ -91,4 +106,6 @@ def compiled_process(definition_id: int) -> Process:
 
 
 def forget_compiled_processes() -> None:
+    """Forget the compiled definitions and the published versions seen (tests, after a change)."""
     _compiled.cache_clear()
+    _published_seen.clear()

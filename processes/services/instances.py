@@ -14,11 +14,14 @@ from administration.models import User
 from processes import engine
 from processes.errors import Conflict, NotFound
 from processes.models import OPEN_STATUSES, PendingEvent, ProcessDefinition, ProcessInstance, RelatedInteraction
+from processes.queries import IdBlocks
 from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
 from processes.services.forms import clean_values
 
 MANAGEABLE_STATUSES = ("error", "restored_in_error")
+# A launch names its instance's id first, so its one step inserts the row whole (PostgreSQL).
+_instance_ids = IdBlocks(ProcessInstance._meta.db_table)
 
 
 def launch_inputs(process: engine.Process) -> dict[str, dict]:
@@ -63,7 +66,8 @@ def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool 
     values = clean_values(inputs or {}, specs, required=required, user=user, what="launch input")
     owner = nodes.owner_for_new_instance()  # raises LaunchBlocked while a takeover restores
     with transaction.atomic():
-        instance = ProcessInstance.objects.create(
+        instance = ProcessInstance(
+            pk=_instance_ids.next(),
             definition=definition,
             process_name=definition.name,
             started_by=user,
@@ -71,6 +75,8 @@ def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool 
             is_test=test,
             owner=owner,
         )
+        if instance.pk is None:  # no id could be named beforehand: the row first, the step updates it
+            instance.save(force_insert=True)
         runtime.run_step(instance, engine.Launch(inputs=values), actor=user.username)
     return instance
 

@@ -152,10 +152,11 @@ def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> 
     if step.status in ("completed", "cancelled"):
         instance.ended_at = plan.now
         notify_parent(instance, plan)
-    instance.save(
-        update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail", "error",
-                       "ended_at", "updated_at"]
-    )
+    if instance._state.adding:  # a launch that named its row beforehand: written once, whole
+        instance.save(force_insert=True)
+    else:
+        instance.save(update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail",
+                                     "error", "ended_at", "updated_at"])
     save_plan(plan)
 
 

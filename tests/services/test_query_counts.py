@@ -1,7 +1,10 @@
 """The engine's hot paths make a fixed, small number of SQL queries (deterministic, unlike timings).
 
-A human step (launching, completing a work item) is one transaction: lock the instance,
-run the engine, write the instance, its work items and history in a few statements.
+A human step (launching, picking up, completing a work item) is one transaction of at most
+six statements, BEGIN and COMMIT included: lock the instance, run the engine, write the
+instance, its work items and history. Nothing is read again for the push after the commit.
+On SQLite a launch takes one more: it has no sequence to name the instance's id beforehand,
+so the row is inserted first and updated by the step.
 """
 
 import pytest
@@ -14,7 +17,7 @@ from processes.services.definitions import import_definition
 from workitems import services as work_items
 from workitems.models import WorkItem
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # BEGIN and COMMIT are counted: real transactions
 
 APPROVAL = {
     "format": "ipa.process/v1", "name": "Approval", "start_state": "Main",
@@ -30,11 +33,17 @@ APPROVAL = {
 
 
 @pytest.fixture
-def admin(directory):
+def admin(directory, monkeypatch):
+    # The node list and the published version are read at most once a second: counted here as
+    # the cached reads they are for a busy process, whatever the machine's speed.
+    from processes.services import definitions, nodes
+
+    monkeypatch.setattr(definitions, "PUBLISHED_VIEW_SECONDS", 3600)
+    monkeypatch.setattr(nodes, "LAUNCH_VIEW_SECONDS", 3600)
     import_definition(APPROVAL, publish=True)
     admin = User.objects.get(username="admin")
     instances.launch_process(admin, "Approval", {"amount": "1"})  # warm the caches: definitions, parameters
-    return User.objects.get(username="admin")
+    return admin  # its rights, read once as for a request
 
 
 def queries(block) -> list[str]:
@@ -44,17 +53,29 @@ def queries(block) -> list[str]:
             if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
 
 
-def test_a_launch_that_sends_a_work_item_takes_at_most_eight_queries(admin):
+def test_a_launch_that_sends_a_work_item_takes_at_most_six_statements(admin):
     sql = queries(lambda: instances.launch_process(admin, "Approval", {"amount": "12.50"}))
-    assert len(sql) <= 8, "\n".join(sql)
+    assert len(sql) <= (6 if connection.vendor == "postgresql" else 7), "\n".join(sql)
+    assert sql[0].startswith("BEGIN") and sql[-1] == "COMMIT", "one transaction, nothing read around it"
 
 
-def test_completing_a_work_item_takes_at_most_eight_queries(admin):
+def test_picking_up_a_work_item_takes_at_most_six_statements(admin):
+    instance = instances.launch_process(admin, "Approval", {"amount": "12.50"})
+    item = WorkItem.objects.get(instance=instance)
+    sql = queries(lambda: work_items.pickup_work_item(admin, item.pk))
+    assert len(sql) <= 6, "\n".join(sql)
+    assert sql[0].startswith("BEGIN") and sql[-1] == "COMMIT", "one transaction, nothing read around it"
+    item.refresh_from_db()
+    assert item.status == "processing"
+
+
+def test_completing_a_work_item_takes_at_most_six_statements(admin):
     instance = instances.launch_process(admin, "Approval", {"amount": "12.50"})
     item = WorkItem.objects.get(instance=instance)
     work_items.pickup_work_item(admin, item.pk)
     admin = User.objects.get(pk=admin.pk)
     sql = queries(lambda: work_items.complete_work_item(admin, item.pk, "approve", {}))
-    assert len(sql) <= 8, "\n".join(sql)
+    assert len(sql) <= 6, "\n".join(sql)
+    assert sql[0].startswith("BEGIN") and sql[-1] == "COMMIT", "one transaction, nothing read around it"
     instance.refresh_from_db()
     assert instance.status == "completed"

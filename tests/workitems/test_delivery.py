@@ -71,23 +71,25 @@ def test_a_queued_item_is_pushed_to_nobody(agent, ticket, sent, django_capture_o
 def test_a_user_who_lost_the_license_gets_no_push(agent, ticket, sent, django_capture_on_commit_callbacks):
     from administration.models import User
     from workitems import delivery
+    from workitems.models import WorkItem
 
     agent("ann")
     item = ticket("printer")
     User.objects.filter(username="ann").update(license="")
-    delivery.push_work_item(item.pk, None)
+    delivery.push_work_item(WorkItem.objects.select_related("instance", "user", "workgroup").get(pk=item.pk), None)
     assert sent == []
 
 
-def test_pushing_an_item_reads_it_in_one_query(agent, ticket, sent):
-    from workitems import delivery
-
-    agent("ann")
-    item = ticket("printer")
-    delivery.push_work_item(item.pk, None)  # warm the compiled definition
+def test_pushing_an_item_reads_nothing_again(agent, ticket, sent, django_capture_on_commit_callbacks):
+    agent("ann"), agent("ben")
+    ticket("warm up")  # the compiled definition
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket("printer")
     with CaptureQueriesContext(connection) as queries:
-        delivery.push_work_item(item.pk, None)
-    assert len(queries) == 1, [q["sql"] for q in queries]
+        for callback in callbacks:
+            callback()
+    assert [message["type"] for _, message in sent[-1:]] == ["added"]
+    assert len(queries) == 0, [q["sql"] for q in queries]
 
 
 def test_offering_a_new_group_item_in_its_step_costs_four_queries(agent, ticket, monkeypatch):

@@ -1,11 +1,15 @@
 """Run the portal: Daphne for HTTP and WebSockets, and on the embedded default the engine too."""
 
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from processes.services.demo import DEMO_LOGINS, load_demo
 
@@ -38,8 +42,16 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-demo", action="store_true", help="do not load the demo users and processes")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="Daphne processes sharing the port, one per core (production stack only; default 1)")
 
     def handle(self, *args, **options):
+        workers = options["workers"]
+        if workers < 1:
+            raise CommandError("--workers must be 1 or more.")
+        if workers > 1 and settings.EMBEDDED:
+            raise CommandError("--workers needs the production stack (DATABASE_URL and REDIS_URL): the embedded "
+                               "default keeps its engine and channel layer in one process.")
         call_command("migrate", interactive=False, verbosity=0)
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
@@ -59,7 +71,44 @@ class Command(BaseCommand):
             self.stdout.write("  Demo logins (user / password):")
             for username, password, what in DEMO_LOGINS:
                 self.stdout.write(f"    {username:6} / {password:11}  {what}")
+        if workers > 1:
+            self.stdout.write(f"  {workers} Daphne processes share the port")
         self.stdout.flush()
+        if workers > 1:
+            serve_with_workers(host, port, workers)
+            return
         from daphne.cli import CommandLineInterface
 
-        CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", "ipa_portal.asgi:application"])
+        CommandLineInterface().run(["-b", host, "-p", str(port), *DAPHNE_OPTIONS])
+
+
+DAPHNE_OPTIONS = ["--proxy-headers", "ipa_portal.asgi:application"]
+DAPHNE = "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"
+
+
+def serve_with_workers(host: str, port: int, workers: int) -> None:
+    """Open the listening socket here and hand it to ``workers`` Daphne processes (``daphne --fd``):
+    the kernel spreads the connections over them, so HTTP uses every core. Stops them all on
+    SIGINT or SIGTERM, and stops when one of them exits."""
+    listener = socket.create_server((host, port), backlog=1024)
+    listener.set_inheritable(True)
+    fd = listener.fileno()
+    children = [subprocess.Popen([sys.executable, "-c", DAPHNE, "--fd", str(fd), *DAPHNE_OPTIONS], pass_fds=(fd,))
+                for _ in range(workers)]
+
+    def stop(signum: int, frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        stop(signal.SIGTERM, None)
+        for child in children:
+            child.wait()
+        listener.close()
+        sys.stdout.flush()
