@@ -95,7 +95,8 @@ def process_document_schema() -> dict[str, Any]:
     for name, spec in PROCESS_SCHEMA["properties"].items():
         if name == "$schema":
             continue
-        shallow = {key: spec[key] for key in ("title", "description", "type", "minLength", "minItems") if key in spec}
+        # No titles: generators name classes after them.
+        shallow = {key: spec[key] for key in ("description", "type", "minLength", "minItems") if key in spec}
         if "const" in spec:
             shallow.update(type="string", enum=[spec["const"]])
         if spec.get("type") == "array":
@@ -103,7 +104,6 @@ def process_document_schema() -> dict[str, Any]:
         properties[name] = shallow
     return {
         "type": "object",
-        "title": PROCESS_SCHEMA.get("title", "Process definition"),
         "description": "A process definition document (`docs/process-format.md`). The server validates it "
                        "in full against the JSON Schema served at `/api/schema/process.json`; this schema "
                        "gives its top level.",
