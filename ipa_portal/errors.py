@@ -18,7 +18,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -129,6 +130,7 @@ def _json_problem(status: int, detail: str) -> HttpResponse:
     return JsonResponse(problem_body(status, detail), status=status, content_type=PROBLEM_JSON)
 
 
+@csrf_exempt  # a POST to nowhere is a 404, not a CSRF page
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Any path under ``/api/`` that names no endpoint (an unknown path, an id that is no number)."""
     return _json_problem(404, f"No endpoint at {request.path}.")
@@ -139,3 +141,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return _json_problem(500, "The server failed; the error is logged.")
     return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a problem document under ``/api/``, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _json_problem(403, "The session cookie needs a CSRF token; scripts send a token instead.")
+    return csrf.csrf_failure(request, reason)

@@ -18,12 +18,17 @@ from rest_framework import serializers
 from ipa_portal.errors import PROBLEM_JSON, PROBLEM_TYPES, problem_type
 from processes.engine.validation import PROCESS_SCHEMA
 
+# Query parameters where an empty value means "not given" (django-filter's filters of
+# GET /api/instances/, ``status`` of GET /api/workitems/, ``page``).
+FILTERS_IGNORING_EMPTY = {"page", "process", "status", "state", "started_by", "waiting_on", "started_after",
+                          "started_before"}
+
 DESCRIPTIONS = {
     400: "Values or a query that the server refuses; `errors` says why, per field.",
     401: "No credentials, or credentials the server does not know.",
     403: "The caller lacks the license or right, or sent a value under a security specification "
          "they are not on.",
-    404: "Nothing the caller may see has this id or name.",
+    404: "Nothing the caller may see has this id or name (in a list: no such page).",
     409: "The current status of the work item or instance does not allow this.",
     415: "The body is not `application/json`.",
     503: "Launches wait while a takeover restores a dead engine node; retry after `Retry-After` seconds.",
@@ -80,9 +85,14 @@ def declare_common_refusals(result: dict[str, Any], generator: Any, request: Any
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path" and parameter["schema"].get("pattern") == "^[0-9]+$":
                     parameter["schema"] = {"type": "integer"}  # ids are numbers, whatever the URL regex says
+                if parameter["in"] == "query" and parameter["name"] in FILTERS_IGNORING_EMPTY:
+                    parameter["allowEmptyValue"] = True  # ``?started_before=`` filters nothing
             responses = operation.setdefault("responses", {})
             if {} not in operation.get("security", [{}]):
                 responses.setdefault("401", _problem_response(401, "Problem"))
+            if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
+                responses.setdefault("400", _problem_response(400, "ValidationProblem"))  # page_size=x
+                responses.setdefault("404", _problem_response(404, "Problem"))  # a page past the last
             if "requestBody" in operation:
                 responses.setdefault("415", _problem_response(415, "Problem"))
     return result
@@ -121,6 +131,15 @@ class PortalAutoSchema(AutoSchema):
     verbs (``cancel``/``retry``/``skip``) names its noun in ``operation_noun`` and its verb in
     ``action_name``.
     """
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        # drf-spectacular picks the lowest status key; ``(400, media type)`` keys sort before ``200``.
+        if serializer is None:
+            serializer = self.get_response_serializers()
+        if isinstance(serializer, dict):
+            serializer = {code: s for code, s in serializer.items()
+                          if str(code[0] if isinstance(code, tuple) else code).startswith("2")}
+        return super()._is_list_view(serializer)
 
     def get_operation_id(self) -> str:
         verb, noun = getattr(self.view, "action_name", ""), getattr(self.view, "operation_noun", "")

@@ -188,6 +188,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "ipa_portal.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+CSRF_FAILURE_VIEW = "ipa_portal.errors.csrf_failure"  # JSON under /api/
 SPECTACULAR_SETTINGS = {
     "TITLE": "IPA Portal API",
     "DESCRIPTION": "Process definitions, instances and work items of the process automation portal.",

@@ -11,12 +11,13 @@ from rest_framework.views import APIView
 from administration import policy, presence
 from administration.models import LICENSE_CHOICES, PRESENCE_CHOICES, RIGHTS
 from ipa_portal.errors import problem
+from ipa_portal.fields import StrictCharField
 from ipa_portal.openapi import refusals
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"})
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"})
 
 
 class TokenSerializer(serializers.Serializer):

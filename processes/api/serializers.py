@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ipa_portal.fields import StrictBooleanField, StrictCharField
 from processes.models import HistoryEntry, ProcessDefinition, ProcessInstance, RelatedInteraction
 from workitems.models import WORK_ITEM_STATUSES
 
@@ -55,7 +56,7 @@ class ProcessSerializer(serializers.Serializer):
 class LaunchSerializer(serializers.Serializer):
     inputs = serializers.DictField(required=False, default=dict,
                                    help_text="Launch input name to value (decimals as strings or numbers).")
-    test = serializers.BooleanField(required=False, default=False,
+    test = StrictBooleanField(required=False, default=False,
                                     help_text="Launch the newest version, published or not (Process Designer).")
 
 
@@ -80,9 +81,9 @@ class HistorySerializer(serializers.ModelSerializer):
 
 
 class RelatedInteractionSerializer(serializers.ModelSerializer):
-    type = serializers.CharField(max_length=40)
-    reference = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    type = StrictCharField(max_length=40)
+    reference = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="")
     created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:

@@ -93,7 +93,7 @@ class DefinitionPublishView(APIView):
 class ProcessListView(APIView):
     """The published processes the caller may launch, with their launch inputs."""
 
-    pagination_class = PageNumberPagination  # one page holds them all; the envelope is the lists' own
+    pagination_class = PageNumberPagination  # the schema declares the page envelope
 
     @extend_schema(
         operation_id="list_processes",
@@ -112,7 +112,8 @@ class ProcessListView(APIView):
             ]
             rows.append({"name": definition.name, "version": definition.version, "category": definition.category,
                          "description": definition.description, "inputs": inputs})
-        return Response({"count": len(rows), "next": None, "previous": None, "results": rows})
+        paginator = PageNumberPagination()
+        return paginator.get_paginated_response(paginator.paginate_queryset(rows, request, view=self))
 
 
 class LaunchView(APIView):

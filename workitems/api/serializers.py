@@ -3,6 +3,7 @@
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from ipa_portal.fields import StrictCharField
 from workitems.forms import description_for, form_fields, work_item_definition
 from workitems.models import WorkItem
 
@@ -77,7 +78,7 @@ VALUES_HELP = "Variable name to value, for the form's fields (decimals as string
 
 
 class CompleteSerializer(serializers.Serializer):
-    button = serializers.CharField(help_text="The id of one of the form's buttons.")
+    button = StrictCharField(help_text="The id of one of the form's buttons.")
     values = serializers.DictField(required=False, default=dict, help_text=VALUES_HELP)
 
 
@@ -88,8 +89,8 @@ class SaveSerializer(serializers.Serializer):
 class TransferSerializer(serializers.Serializer):
     """What the server reads: one of ``user`` and ``workgroup`` (checked by the service)."""
 
-    user = serializers.CharField(required=False)
-    workgroup = serializers.CharField(required=False)
+    user = StrictCharField(required=False)
+    workgroup = StrictCharField(required=False)
 
 
 class TransferToUserSerializer(serializers.Serializer):

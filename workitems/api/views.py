@@ -24,12 +24,13 @@ class WorkItemListView(APIView):
 
     @extend_schema(
         operation_id="list_work_items",
-        parameters=[OpenApiParameter("status", str, description="Comma-separated statuses (default: the open "
-                                     f"ones): {', '.join(name for name, _ in WORK_ITEM_STATUSES)}.")],
+        parameters=[OpenApiParameter(
+            "status", {"type": "array", "items": {"$ref": "#/components/schemas/WorkItemStatusEnum"}},
+            explode=False, description="Statuses to list, comma-separated or repeated (default: the open ones).")],
         responses={200: s.WorkItemSerializer(many=True), **refusals(400, 403)},
     )
     def get(self, request: Request) -> Response:
-        wanted = tuple(x for x in request.query_params.get("status", "").split(",") if x)
+        wanted = tuple(x for value in request.query_params.getlist("status") for x in value.split(",") if x)
         unknown = [x for x in wanted if x not in STATUS_NAMES]
         if unknown:
             return problem(400, "Unknown status.", slug="validation", errors={"status": [
