@@ -9,6 +9,7 @@ with a JSON body. So the schema lists every status a client can receive, each wi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
@@ -79,7 +80,16 @@ def _problem_response(code: int, component: str) -> dict[str, Any]:
 def declare_common_refusals(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Postprocessing hook: ``401`` where credentials are needed, ``415`` where a body is read;
     ids as integers; and the ``ProcessDocument`` component."""
-    result.setdefault("components", {}).setdefault("schemas", {})["ProcessDocument"] = process_document_schema()
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ProcessDocument"] = process_document_schema()
+    for name, schema in schemas.items():
+        if name.endswith("Request"):
+            for field in schema.get("properties", {}).values():
+                # An optional field's default is the server's business; some generators (openapi-
+                # typescript) make a field with a default required. The description says it instead.
+                if "default" in field:
+                    default = field.pop("default")
+                    field["description"] = f"{field.get('description', '')} Default: {json.dumps(default)}.".strip()
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
