@@ -32,7 +32,8 @@ class TokenView(APIView):
 
     @extend_schema(
         operation_id="create_token",
-        request=TokenRequestSerializer, responses={200: TokenSerializer, **refusals(400)}
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, **refusals(400)},
     )
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
@@ -86,7 +87,7 @@ class MeSerializer(serializers.Serializer):
 class MeView(APIView):
     @extend_schema(
         operation_id="get_me",
-        responses={200: MeSerializer}
+        responses={200: MeSerializer},
     )
     def get(self, request: Request) -> Response:
         return Response(me(request.user))
@@ -95,7 +96,8 @@ class MeView(APIView):
 class PresenceView(APIView):
     @extend_schema(
         operation_id="set_presence",
-        request=PresenceSerializer, responses={200: MeSerializer, **refusals(400)}
+        request=PresenceSerializer,
+        responses={200: MeSerializer, **refusals(400)},
     )
     def put(self, request: Request) -> Response:
         body = PresenceSerializer(data=request.data)

@@ -30,7 +30,7 @@ class ProcessSchemaView(APIView):
 
     @extend_schema(
         operation_id="get_process_schema",
-        responses={(200, "application/schema+json"): OpenApiTypes.OBJECT}
+        responses={(200, "application/schema+json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
         return Response(PROCESS_SCHEMA, content_type="application/schema+json")
@@ -72,7 +72,7 @@ class DefinitionListView(APIView):
 class DefinitionDetailView(APIView):
     @extend_schema(
         operation_id="get_definition",
-        responses={200: s.DefinitionDetailSerializer, **refusals(403, 404)}
+        responses={200: s.DefinitionDetailSerializer, **refusals(403, 404)},
     )
     def get(self, request: Request, pk: int) -> Response:
         policy.require_designer(request.user)
@@ -83,7 +83,8 @@ class DefinitionDetailView(APIView):
 class DefinitionPublishView(APIView):
     @extend_schema(
         operation_id="publish_definition",
-        request=None, responses={200: s.DefinitionSerializer, **refusals(403, 404, 409)}
+        request=None,
+        responses={200: s.DefinitionSerializer, **refusals(403, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         definition = definitions.publish_definition(pk, user=request.user)
@@ -97,7 +98,7 @@ class ProcessListView(APIView):
 
     @extend_schema(
         operation_id="list_processes",
-        responses={200: s.ProcessSerializer(many=True), **refusals(403)}
+        responses={200: s.ProcessSerializer(many=True), **refusals(403)},
     )
     def get(self, request: Request) -> Response:
         policy.require_launch(request.user)
@@ -119,7 +120,8 @@ class ProcessListView(APIView):
 class LaunchView(APIView):
     @extend_schema(
         operation_id="launch_process",
-        request=s.LaunchSerializer, responses={201: s.InstanceDetailSerializer, **refusals(400, 403, 404, 503)}
+        request=s.LaunchSerializer,
+        responses={201: s.InstanceDetailSerializer, **refusals(400, 403, 404, 503)},
     )
     def post(self, request: Request, name: str) -> Response:
         body = s.LaunchSerializer(data=request.data)
@@ -151,7 +153,7 @@ class InstanceListView(generics.ListAPIView):
 
     @extend_schema(
         operation_id="list_instances",
-        responses={200: s.InstanceSerializer(many=True), **refusals(400)}
+        responses={200: s.InstanceSerializer(many=True), **refusals(400)},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -180,7 +182,7 @@ def instance_detail(request: Request, instance_id: int) -> dict:
 class InstanceDetailView(APIView):
     @extend_schema(
         operation_id="get_instance",
-        responses={200: s.InstanceDetailSerializer, **refusals(404)}
+        responses={200: s.InstanceDetailSerializer, **refusals(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(instance_detail(request, pk))
@@ -207,7 +209,8 @@ class InstanceActionView(APIView):
 class RelatedInteractionView(APIView):
     @extend_schema(
         operation_id="relate_interaction",
-        request=s.RelatedInteractionSerializer, responses={201: s.RelatedInteractionSerializer, **refusals(400, 404)}
+        request=s.RelatedInteractionSerializer,
+        responses={201: s.RelatedInteractionSerializer, **refusals(400, 404)},
     )
     def post(self, request: Request, pk: int) -> Response:
         instance = instances.visible_instance(request.user, pk)

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ipa_portal.errors import problem
+from ipa_portal.errors import VALIDATION, problem
 from ipa_portal.openapi import refusals
 from ipa_portal.pagination import PageNumberPagination
 from workitems import services
@@ -33,7 +33,7 @@ class WorkItemListView(APIView):
         wanted = tuple(x for value in request.query_params.getlist("status") for x in value.split(",") if x)
         unknown = [x for x in wanted if x not in STATUS_NAMES]
         if unknown:
-            return problem(400, "Unknown status.", slug="validation", errors={"status": [
+            return problem(400, "Unknown status.", slug=VALIDATION, errors={"status": [
                 f"unknown status {unknown[0]!r}; statuses are {', '.join(sorted(STATUS_NAMES))}"]})
         items = services.my_work_items(request.user, wanted or OPEN_STATUSES).select_related("instance",
                                                                                             "user", "workgroup")
@@ -51,7 +51,7 @@ def form_response(request: Request, item_id: int) -> Response:
 class WorkItemDetailView(APIView):
     @extend_schema(
         operation_id="get_work_item",
-        responses={200: s.WorkItemFormSerializer, **refusals(403, 404)}
+        responses={200: s.WorkItemFormSerializer, **refusals(403, 404)},
     )
     def get(self, request: Request, pk: int) -> Response:
         return form_response(request, pk)
@@ -77,7 +77,8 @@ class WorkItemSimpleActionView(APIView):
 class WorkItemCompleteView(APIView):
     @extend_schema(
         operation_id="complete_work_item",
-        request=s.CompleteSerializer, responses={200: s.WorkItemSerializer, **refusals(400, 403, 404, 409)}
+        request=s.CompleteSerializer,
+        responses={200: s.WorkItemSerializer, **refusals(400, 403, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         body = s.CompleteSerializer(data=request.data)
@@ -90,7 +91,8 @@ class WorkItemCompleteView(APIView):
 class WorkItemSaveView(APIView):
     @extend_schema(
         operation_id="save_work_item",
-        request=s.SaveSerializer, responses={200: s.WorkItemFormSerializer, **refusals(400, 403, 404, 409)}
+        request=s.SaveSerializer,
+        responses={200: s.WorkItemFormSerializer, **refusals(400, 403, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         body = s.SaveSerializer(data=request.data)
@@ -102,7 +104,8 @@ class WorkItemSaveView(APIView):
 class WorkItemTransferView(APIView):
     @extend_schema(
         operation_id="transfer_work_item",
-        request=s.TRANSFER_REQUEST, responses={200: s.WorkItemSerializer, **refusals(400, 403, 404, 409)}
+        request=s.TRANSFER_REQUEST,
+        responses={200: s.WorkItemSerializer, **refusals(400, 403, 404, 409)},
     )
     def post(self, request: Request, pk: int) -> Response:
         body = s.TransferSerializer(data=request.data)
