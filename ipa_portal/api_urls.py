@@ -4,6 +4,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from administration.api import views as admin_views
+from ipa_portal.errors import not_found
 from processes.api import views as process_views
 from processes.services import instances as instance_services
 from workitems import services as item_services
@@ -49,3 +50,7 @@ urlpatterns = [
     route(f"workitems/{INT}/save", item_views.WorkItemSaveView.as_view(), "api-workitem-save"),
     route(f"workitems/{INT}/transfer", item_views.WorkItemTransferView.as_view(), "api-workitem-transfer"),
 ]
+
+# Last: any other path under /api/ (an unknown endpoint, an id that is not a number) is a 404
+# problem document, never Django's HTML page.
+urlpatterns.append(re_path(r"^", not_found, name="api-not-found"))

@@ -177,12 +177,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON in, JSON out: forms belong to the HTML pages, and a schema that declares one body
+    # type is one a generated client can use (docs/api.md).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "ipa_portal.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ipa_portal.openapi.PortalAutoSchema",
     "EXCEPTION_HANDLER": "ipa_portal.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+CSRF_FAILURE_VIEW = "ipa_portal.errors.csrf_failure"  # JSON under /api/
 SPECTACULAR_SETTINGS = {
     "TITLE": "IPA Portal API",
     "DESCRIPTION": "Process definitions, instances and work items of the process automation portal.",
@@ -191,6 +197,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request and response components apart, so read-only fields are required in answers only.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "processes.models.INSTANCE_STATUSES",
+        "WorkItemStatusEnum": "workitems.models.WORK_ITEM_STATUSES",
+        "PresenceStatusEnum": "administration.models.PRESENCE_CHOICES",
+        "LicenseEnum": "administration.models.LICENSE_CHOICES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ipa_portal.openapi.declare_common_refusals",
+    ],
 }
 
 # ------------------------------------------------------------------------ static files

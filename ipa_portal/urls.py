@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("workitems.urls")),  # the work item client's pages
     path("", include("processes.urls")),
 ]
+
+handler500 = "ipa_portal.errors.server_error"  # a problem document under /api/

@@ -2,19 +2,26 @@
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from administration import policy, presence
-from administration.models import PRESENCE_CHOICES
+from administration.models import LICENSE_CHOICES, PRESENCE_CHOICES, RIGHTS
+from ipa_portal.errors import problem
+from ipa_portal.fields import StrictCharField
+from ipa_portal.openapi import refusals
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"})
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
 
 
 class TokenView(APIView):
@@ -23,13 +30,17 @@ class TokenView(APIView):
     authentication_classes: list = []
     permission_classes: list = []
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="create_token",
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, **refusals(400)},
+    )
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticate(request, **body.validated_data)
         if user is None:
-            return Response({"detail": "Wrong user name or password."}, status=status.HTTP_400_BAD_REQUEST)
+            return problem(400, "Wrong user name or password.")
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -50,18 +61,44 @@ def me(user) -> dict:
     }
 
 
-class MeView(APIView):
-    @extend_schema(responses={200: dict})
-    def get(self, request: Request) -> Response:
-        return Response(me(request.user))
-
-
 class PresenceSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PRESENCE_CHOICES)
 
 
+class PresenceStateSerializer(PresenceSerializer):
+    since = serializers.DateTimeField(allow_null=True)
+
+
+class MeSerializer(serializers.Serializer):
+    """The answer of ``GET /api/me/`` and ``PUT /api/me/presence``."""
+
+    username = serializers.CharField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    license = serializers.ChoiceField(choices=LICENSE_CHOICES, allow_null=True)
+    rights = serializers.ListField(child=serializers.ChoiceField(choices=[(r, r.capitalize()) for r in RIGHTS]))
+    workgroups = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.CharField())
+    is_admin = serializers.BooleanField()
+    presence = PresenceStateSerializer()
+
+
+class MeView(APIView):
+    @extend_schema(
+        operation_id="get_me",
+        responses={200: MeSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(me(request.user))
+
+
 class PresenceView(APIView):
-    @extend_schema(request=PresenceSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="set_presence",
+        request=PresenceSerializer,
+        responses={200: MeSerializer, **refusals(400)},
+    )
     def put(self, request: Request) -> Response:
         body = PresenceSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from administration import policy
+from ipa_portal.openapi import DefinitionProblemSerializer, refusals
 from ipa_portal.pagination import PageNumberPagination
 from processes.api import serializers as s
-from processes.engine.validation import PROCESS_SCHEMA, DefinitionInvalid, load_document
+from processes.engine.validation import PROCESS_SCHEMA, load_document
 from processes.models import ProcessDefinition, ProcessInstance
 from processes.services import definitions, instances
 
@@ -23,13 +25,22 @@ class ProcessSchemaView(APIView):
     permission_classes: list = []
     authentication_classes: list = []
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        operation_id="get_process_schema",
+        responses={(200, "application/schema+json"): OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         return Response(PROCESS_SCHEMA, content_type="application/schema+json")
 
 
 class DefinitionListView(APIView):
-    @extend_schema(responses=s.DefinitionSerializer(many=True), parameters=[])
+    pagination_class = PageNumberPagination  # the schema declares the page envelope
+
+    @extend_schema(
+        operation_id="list_definitions",
+        parameters=[OpenApiParameter("name", str, description="Only the versions of this process, newest first.")],
+        responses={200: s.DefinitionSerializer(many=True), **refusals(403)},
+    )
     def get(self, request: Request) -> Response:
         policy.require_designer(request.user)
         queryset = ProcessDefinition.objects.all()
@@ -40,26 +51,26 @@ class DefinitionListView(APIView):
         return paginator.get_paginated_response(s.DefinitionSerializer(page, many=True).data)
 
     @extend_schema(
-        request=dict,
-        responses={201: s.DefinitionDetailSerializer, 400: OpenApiResponse(description="errors: [{path, message}]")},
+        operation_id="import_definition",
+        request={"application/json": s.PROCESS_DOCUMENT},
+        parameters=[OpenApiParameter("publish", bool, description="Publish the new version at once.")],
+        responses={201: s.DefinitionDetailSerializer, **refusals(400, invalid=DefinitionProblemSerializer),
+                   **refusals(403)},
     )
     def post(self, request: Request) -> Response:
         policy.require_designer(request.user)
-        try:
-            document = request.data if isinstance(request.data, dict) else load_document(request.body.decode())
-            publish = request.query_params.get("publish") in ("1", "true", "yes")
-            definition = definitions.import_definition(document, user=request.user, publish=publish)
-        except DefinitionInvalid as exc:
-            return Response(
-                {"detail": f"The definition has {len(exc.errors)} error(s).",
-                 "errors": [e.to_dict() for e in exc.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        # The body is read here, not by a parser: JSON or YAML text, every fault reported by path.
+        document = load_document(request.body.decode("utf-8", errors="replace"))
+        publish = request.query_params.get("publish") in ("1", "true", "yes")
+        definition = definitions.import_definition(document, user=request.user, publish=publish)
         return Response(s.DefinitionDetailSerializer(definition).data, status=status.HTTP_201_CREATED)
 
 
 class DefinitionDetailView(APIView):
-    @extend_schema(responses=s.DefinitionDetailSerializer)
+    @extend_schema(
+        operation_id="get_definition",
+        responses={200: s.DefinitionDetailSerializer, **refusals(403, 404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         policy.require_designer(request.user)
         definition = generics.get_object_or_404(ProcessDefinition, pk=pk)
@@ -67,7 +78,11 @@ class DefinitionDetailView(APIView):
 
 
 class DefinitionPublishView(APIView):
-    @extend_schema(request=None, responses=s.DefinitionSerializer)
+    @extend_schema(
+        operation_id="publish_definition",
+        request=None,
+        responses={200: s.DefinitionSerializer, **refusals(403, 404, 409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         definition = definitions.publish_definition(pk, user=request.user)
         return Response(s.DefinitionSerializer(definition).data)
@@ -76,7 +91,12 @@ class DefinitionPublishView(APIView):
 class ProcessListView(APIView):
     """The published processes the caller may launch, with their launch inputs."""
 
-    @extend_schema(responses=s.ProcessSerializer(many=True))
+    pagination_class = PageNumberPagination  # the schema declares the page envelope
+
+    @extend_schema(
+        operation_id="list_processes",
+        responses={200: s.ProcessSerializer(many=True), **refusals(403)},
+    )
     def get(self, request: Request) -> Response:
         rows = []
         for definition, specs in instances.launchable_processes(request.user):
@@ -87,11 +107,16 @@ class ProcessListView(APIView):
             ]
             rows.append({"name": definition.name, "version": definition.version, "category": definition.category,
                          "description": definition.description, "inputs": inputs})
-        return Response({"count": len(rows), "next": None, "previous": None, "results": rows})
+        paginator = PageNumberPagination()
+        return paginator.get_paginated_response(paginator.paginate_queryset(rows, request, view=self))
 
 
 class LaunchView(APIView):
-    @extend_schema(request=s.LaunchSerializer, responses={201: s.InstanceDetailSerializer})
+    @extend_schema(
+        operation_id="launch_process",
+        request=s.LaunchSerializer,
+        responses={201: s.InstanceDetailSerializer, **refusals(400, 403, 404, 503)},
+    )
     def post(self, request: Request, name: str) -> Response:
         body = s.LaunchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -120,7 +145,16 @@ class InstanceListView(generics.ListAPIView):
     filterset_class = InstanceFilter
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
 
+    @extend_schema(
+        operation_id="list_instances",
+        responses={200: s.InstanceSerializer(many=True), **refusals(400)},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
+            return ProcessInstance.objects.none()
         return instances.visible_instances(self.request.user).select_related("definition", "started_by")
 
 
@@ -131,7 +165,10 @@ def instance_detail(request: Request, instance_id: int) -> dict:
 
 
 class InstanceDetailView(APIView):
-    @extend_schema(responses=s.InstanceDetailSerializer)
+    @extend_schema(
+        operation_id="get_instance",
+        responses={200: s.InstanceDetailSerializer, **refusals(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(instance_detail(request, pk))
 
@@ -140,15 +177,20 @@ class InstanceActionView(APIView):
     """cancel / retry / skip (Manage Process right)."""
 
     action_name = ""  # a key of instances.REPAIRS, given by the URL conf
+    operation_noun = "instance"
 
-    @extend_schema(request=None, responses=s.InstanceDetailSerializer)
+    @extend_schema(request=None, responses={200: s.InstanceDetailSerializer, **refusals(403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
         instances.REPAIRS[self.action_name](request.user, pk)
         return Response(instance_detail(request, pk))
 
 
 class RelatedInteractionView(APIView):
-    @extend_schema(request=s.RelatedInteractionSerializer, responses={201: s.RelatedInteractionSerializer})
+    @extend_schema(
+        operation_id="relate_interaction",
+        request=s.RelatedInteractionSerializer,
+        responses={201: s.RelatedInteractionSerializer, **refusals(400, 404)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         instance = instances.visible_instance(request.user, pk)
         body = s.RelatedInteractionSerializer(data=request.data)

@@ -67,7 +67,8 @@ def test_instances_filter_by_process_status_state_and_originator(started, api):
 def test_a_bad_filter_value_names_the_filter(started, api):
     response = api("sam").get("/api/instances/", {"status": "sleeping", "started_after": "yesterday"})
     assert response.status_code == 400
-    assert set(response.json()) >= {"status", "started_after"}
+    assert response["Content-Type"] == "application/problem+json"
+    assert set(response.json()["errors"]) >= {"status", "started_after"}
 
 
 def test_instances_are_paginated(started, api):
@@ -107,4 +108,4 @@ def test_related_interactions_appear_on_the_instance(started, api):
     related = dave.get(f"/api/instances/{dave_id}/").json()["related_interactions"]
     assert [(r["type"], r["reference"], r["created_by"]) for r in related] == [("call", "+1 555 0100", "dave")]
     bad = dave.post(f"/api/instances/{dave_id}/interactions", {"type": "call"}, format="json")
-    assert bad.status_code == 400 and "reference" in bad.json()
+    assert bad.status_code == 400 and "reference" in bad.json()["errors"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipa_portal.errors import VALIDATION, problem
+from ipa_portal.openapi import refusals
 from ipa_portal.pagination import PageNumberPagination
 from workitems import services
 from workitems.api import serializers as s
@@ -18,13 +20,21 @@ STATUS_NAMES = {name for name, _ in WORK_ITEM_STATUSES}
 class WorkItemListView(APIView):
     """The caller's open work items (``?status=completed`` and others for closed ones)."""
 
-    @extend_schema(responses=s.WorkItemSerializer(many=True))
+    pagination_class = PageNumberPagination  # the schema declares the page envelope
+
+    @extend_schema(
+        operation_id="list_work_items",
+        parameters=[OpenApiParameter(
+            "status", {"type": "array", "items": {"$ref": "#/components/schemas/WorkItemStatusEnum"}},
+            explode=False, description="Statuses to list, comma-separated or repeated (default: the open ones).")],
+        responses={200: s.WorkItemSerializer(many=True), **refusals(400, 403)},
+    )
     def get(self, request: Request) -> Response:
-        wanted = tuple(x for x in request.query_params.get("status", "").split(",") if x)
+        wanted = tuple(x for value in request.query_params.getlist("status") for x in value.split(",") if x)
         unknown = [x for x in wanted if x not in STATUS_NAMES]
         if unknown:
-            return Response({"detail": "Unknown status.", "errors": {"status": [
-                f"unknown status {unknown[0]!r}; statuses are {', '.join(sorted(STATUS_NAMES))}"]}}, status=400)
+            return problem(400, "Unknown status.", slug=VALIDATION, errors={"status": [
+                f"unknown status {unknown[0]!r}; statuses are {', '.join(sorted(STATUS_NAMES))}"]})
         items = services.my_work_items(request.user, wanted or OPEN_STATUSES).select_related("instance",
                                                                                             "user", "workgroup")
         paginator = PageNumberPagination()
@@ -39,7 +49,10 @@ def form_response(request: Request, item_id: int) -> Response:
 
 
 class WorkItemDetailView(APIView):
-    @extend_schema(responses=s.WorkItemFormSerializer)
+    @extend_schema(
+        operation_id="get_work_item",
+        responses={200: s.WorkItemFormSerializer, **refusals(403, 404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return form_response(request, pk)
 
@@ -48,15 +61,20 @@ class WorkItemSimpleActionView(APIView):
     """pickup / hold / resume."""
 
     action_name = ""  # a key of services.SIMPLE_ACTIONS, given by the URL conf
+    operation_noun = "work_item"
 
-    @extend_schema(request=None, responses=s.WorkItemFormSerializer)
+    @extend_schema(request=None, responses={200: s.WorkItemFormSerializer, **refusals(403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
         services.SIMPLE_ACTIONS[self.action_name](request.user, pk)
         return form_response(request, pk)
 
 
 class WorkItemCompleteView(APIView):
-    @extend_schema(request=s.CompleteSerializer, responses=s.WorkItemSerializer)
+    @extend_schema(
+        operation_id="complete_work_item",
+        request=s.CompleteSerializer,
+        responses={200: s.WorkItemSerializer, **refusals(400, 403, 404, 409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         body = s.CompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -66,7 +84,11 @@ class WorkItemCompleteView(APIView):
 
 
 class WorkItemSaveView(APIView):
-    @extend_schema(request=s.SaveSerializer, responses=s.WorkItemFormSerializer)
+    @extend_schema(
+        operation_id="save_work_item",
+        request=s.SaveSerializer,
+        responses={200: s.WorkItemFormSerializer, **refusals(400, 403, 404, 409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         body = s.SaveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -75,7 +97,11 @@ class WorkItemSaveView(APIView):
 
 
 class WorkItemTransferView(APIView):
-    @extend_schema(request=s.TransferSerializer, responses=s.WorkItemSerializer)
+    @extend_schema(
+        operation_id="transfer_work_item",
+        request=s.TRANSFER_REQUEST,
+        responses={200: s.WorkItemSerializer, **refusals(400, 403, 404, 409)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         body = s.TransferSerializer(data=request.data)
         body.is_valid(raise_exception=True)
