@@ -128,8 +128,8 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
-        except ValueError as error:
-            raise Fault(f"until gave text that is not an ISO 8601 date or time: {error}", "until") from error
+        except ValueError as error:  # Python's message quotes the text: it may be a protected value
+            raise Fault("until gave text that is not an ISO 8601 date or time", "until") from error
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
