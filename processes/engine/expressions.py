@@ -357,7 +357,7 @@ class Template:
             value = part.evaluate(names, now)
             try:
                 pieces.append(to_text(value))
-            except (ValueError, RecursionError) as error:
+            except (ValueError, RecursionError):
                 raise ExpressionError(part.source, "the value cannot be shown as text") from None
         return "".join(pieces)
 

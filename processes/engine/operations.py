@@ -265,7 +265,7 @@ def index(value: Any, key: Any) -> Any:
         raise ExpressionFault(f"an index must be a whole number, not {kind_of(key)}")
     if not -len(value) <= key < len(value):
         # Neither the index nor the length is shown: either may come from a protected value.
-        raise ExpressionFault("the index is out of range for " + ("the list" if isinstance(value, list) else "the text"))
+        raise ExpressionFault("the index is out of range for the " + ("list" if isinstance(value, list) else "text"))
     return normal(value[key])
 
 

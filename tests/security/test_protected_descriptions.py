@@ -44,10 +44,10 @@ def test_the_pages_show_no_protected_local_in_a_description(leak_probe, api):
 
 
 def test_a_completed_item_keeps_its_locals_masked(leak_probe, api):
+    from administration.models import User
     from processes.services.definitions import compiled_process
     from workitems.forms import description_for
     from workitems.models import WorkItem
-    from administration.models import User
 
     item = look_items(api, "bob")["Look Closer"]
     row = WorkItem.objects.get(pk=item["id"])
