@@ -232,7 +232,8 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
         item.status = "queued"
         item.save()
         if item.workgroup is None:
-            plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup {effect.workgroup!r}")
+            # The name was rendered from the process's variables: it may be a protected value.
+            plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup of the name it was sent to")
         else:
             routing.route_item(item)  # in the step's transaction: offered now, or it waits
 
@@ -243,7 +244,7 @@ def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> No
     if target is None or not policy.license_covers(target[1], "direct_routed"):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()
-        plan.record("work_item_undeliverable", f"{item.name}: no licensed user {username!r}")
+        plan.record("work_item_undeliverable", f"{item.name}: no licensed user of the name it was sent to")
         return
     item.user_id = target[0]
     item.status = "offered"
