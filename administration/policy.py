@@ -101,6 +101,14 @@ def require_any_license(user: User) -> None:
         raise NotAllowed("Work items need a license; ask an administrator to assign one.")
 
 
+def may_take_from_queue(user: User, workgroup: str) -> bool:
+    """Whether the user may see and take a queued item of ``workgroup``: a member of it who
+    holds the Group Routed license (a direct-routed member is offered nothing from the queue,
+    so the queue's items and their values are not hers to read either)."""
+    principal = principal_for(user)
+    return principal.has_license("group_routed") and workgroup in principal.workgroups
+
+
 # --------------------------------------------------------------------------- rights
 
 

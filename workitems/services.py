@@ -47,8 +47,8 @@ def _is_users(user: User, item: WorkItem) -> bool:
 def _is_users_row(user: User, user_id: int | None, status: str, workgroup: str | None) -> bool:
     if user_id == user.pk:
         return True
-    # A queued group item may be taken by any member of its workgroup (first come).
-    return status == "queued" and workgroup is not None and workgroup in policy.principal_for(user).workgroups
+    # A queued group item may be taken by any member of its workgroup who may take group items (first come).
+    return status == "queued" and workgroup is not None and policy.may_take_from_queue(user, workgroup)
 
 
 # The statements every pickup and completion makes, compiled once (see runtime.HotQuery).
