@@ -228,6 +228,9 @@ IPA_HANDLERS = [
     "processes.external.handlers.render_template",
     *[path.strip() for path in os.environ.get("IPA_HANDLERS", "").split(",") if path.strip()],
 ]
+# http_json refuses loopback, link-local and private addresses unless this is on (SSRF):
+# see processes/external/addresses.py.
+IPA_HTTP_ALLOW_PRIVATE_ADDRESSES = envbool("IPA_HTTP_ALLOW_PRIVATE_ADDRESSES", "false")
 # database actions: the statement, connect and free-connection timeout (seconds), and the
 # connections each process may hold open per data source.
 DATA_SOURCE_TIMEOUT = envint("DATA_SOURCE_TIMEOUT", "30")
