@@ -6,6 +6,7 @@ folder, an in-memory channel layer and the engine's Celery tasks run in-process.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "channels",
+    "axes",
     "administration",
     "processes",
     "workitems",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into administration.logins' answer
 ]
 
 ROOT_URLCONF = "ipa_portal.urls"
@@ -116,9 +119,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "administration.User"
 
+# Applied where a password is set through a form (admin, password change); the directory
+# loader sets the demo's passwords directly, as an administrator's import.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": envint("PASSWORD_MIN_LENGTH", "10")}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Logins (administration/logins.py): django-axes locks a user name out from an address after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES; API tokens expire after
+# IPA_TOKEN_LIFETIME_HOURS (0: never) and are revoked at logout.
+AUTHENTICATION_BACKENDS = [
+    "administration.logins.LockoutBackend",  # django-axes' check, for logins over the network
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "administration.logins.lockout_response"
+AXES_ENABLED = envbool("AXES_ENABLED", "true")
+IPA_TOKEN_LIFETIME_HOURS = envint("IPA_TOKEN_LIFETIME_HOURS", "720")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -173,7 +196,7 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")  # seconds; a send_email that take
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its authenticate_header makes anonymous requests a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "administration.logins.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

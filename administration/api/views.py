@@ -3,12 +3,11 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from administration import policy, presence
+from administration import logins, policy, presence
 from administration.models import PRESENCE_CHOICES
 
 
@@ -27,11 +26,22 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, **body.validated_data)
+        # The Django request: django-axes counts the failure on it and its middleware answers a lockout.
+        user = authenticate(request._request, **body.validated_data)
         if user is None:
             return Response({"detail": "Wrong user name or password."}, status=status.HTTP_400_BAD_REQUEST)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        logins.login_succeeded(request._request, user)
+        return Response({"token": logins.token_for(user).key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Revokes the caller's token (every socket it opened closes)."""
+        auth = logins.ExpiringTokenAuthentication().authenticate(request)
+        if auth is None:
+            return Response({"detail": "Send the token to revoke in the Authorization header."},
+                            status=status.HTTP_401_UNAUTHORIZED)
+        logins.revoke_tokens(auth[0])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def me(user) -> dict:
