@@ -41,6 +41,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Pages of other origins (scheme://host:port) that may open WebSockets with the session
+# cookie besides the site itself (administration/origins.py); unset: CSRF_TRUSTED_ORIGINS.
+IPA_ALLOWED_ORIGINS = [o.strip() for o in os.environ.get("IPA_ALLOWED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "daphne",

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.http.request import validate_host
 
-from administration import logins
+from administration import logins, origins
 from administration.models import User
 from workitems import delivery, schemas
 
@@ -95,13 +93,7 @@ user_for_token = database_sync_to_async(logins.user_for_token)  # expired or rev
 
 def same_origin(scope: dict[str, Any]) -> bool:
     """A page of another site must not open a socket with this site's session cookie."""
-    origin = dict(scope.get("headers") or []).get(b"origin")
-    if origin is None:
-        return True  # not a browser
-    host = urlsplit(origin.decode("latin-1")).hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-    return validate_host(host, allowed)
+    return origins.origin_allowed(scope)
 
 
 @database_sync_to_async
