@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,12 +31,31 @@ def envsecret(name: str) -> str | None:
     return None
 
 
-DEBUG = envbool("DEBUG", "true")
+def machine_secret(path: Path) -> str:
+    """A random key made once for this machine and kept in ``path`` (readable by its owner only).
+
+    Without SECRET_KEY a single node still gets a key nobody can guess; a cluster sets
+    SECRET_KEY (or SECRET_KEY_FILE) on every node, since they must share it.
+    """
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+# Off unless asked for: Django's technical pages (tracebacks with local values, URL patterns,
+# settings) must never reach a browser of a real installation. docs/security.md.
+DEBUG = envbool("DEBUG", "false")
 SECRET_KEY = envsecret("SECRET_KEY")
+SECRET_KEY_GENERATED = not SECRET_KEY
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "embedded-default-insecure-key-do-not-use-in-production"
+    SECRET_KEY = machine_secret(Path(os.environ.get("IPA_SECRET_KEY_PATH", str(BASE_DIR / "db" / "secret-key"))))
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -78,6 +96,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into administration.logins' answer
 ]
+
+# HTTPS (docs/security.md): IPA_HTTPS=true turns every one of these on; each may be set alone.
+# Behind a proxy that ends TLS, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https".
+IPA_HTTPS = envbool("IPA_HTTPS", "false")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(IPA_HTTPS))
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(IPA_HTTPS))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(IPA_HTTPS))
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if IPA_HTTPS else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(IPA_HTTPS))
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", str(IPA_HTTPS))
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    name, _, value = proxy_header.partition(",")
+    SECURE_PROXY_SSL_HEADER = (name.strip(), value.strip() or "https")
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(12 * 3600))
 
 ROOT_URLCONF = "ipa_portal.urls"
 ASGI_APPLICATION = "ipa_portal.asgi.application"
@@ -225,7 +261,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = DEBUG  # serve without collectstatic on the embedded default
+WHITENOISE_USE_FINDERS = True  # serve without collectstatic too (the embedded default, the tests' live servers)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
