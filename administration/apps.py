@@ -10,7 +10,7 @@ class AdministrationConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
         from rest_framework.authtoken.models import Token
 
-        from administration import logins, presence
+        from administration import checks, logins, presence  # noqa: F401 - checks registers itself
         from administration.models import User
 
         user_logged_in.connect(presence.on_logged_in, dispatch_uid="administration.presence.logged_in")

@@ -51,6 +51,7 @@ def test_check_deploy_finds_no_security_problem_with_the_documented_variables():
     assert result.returncode == 0, result.stderr
     assert "security." not in result.stdout + result.stderr
     assert "axes." not in result.stdout + result.stderr
+    assert "ipa." not in result.stdout + result.stderr
 
 
 def test_anonymous_visitors_get_no_technical_page_for_an_unknown_path(client):
