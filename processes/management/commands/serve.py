@@ -41,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        if not settings.DEBUG:
+        if not settings.DEBUG and not settings.WHITENOISE_USE_FINDERS:  # finders serve the files in place
             call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_demo"]:
             for line in load_demo():
