@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from . import models
 from .models import DataSource, LicenseAllocation, Role, SecuritySpecification, ServerParameter, Skill, User, Workgroup
@@ -17,3 +19,17 @@ class UserAdmin(BaseUserAdmin):
 
 admin.site.register([Workgroup, Role, Skill, LicenseAllocation, SecuritySpecification, ServerParameter, DataSource])
 admin.site.register(models.CertificateAuthority)  # the CA bundle of HTTPS web services, applied on the next call
+
+
+# API tokens: the stock page lists every key in clear. Here a token is listed by its user
+# and age only, and an administrator revokes one by deleting it (the user logs in again).
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(BaseTokenAdmin):
+    list_display = ["user", "created"]
+    fields = ["user"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

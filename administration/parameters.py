@@ -10,6 +10,7 @@ DEFAULTS = {
     "PAS Maximum Monitored Flows": "5000",
     "PAS_LoadBalanceThreshold": "5000",
     "PAS_blockLaunchDuringRestore": "false",
+    "PAS_MaxLoopIterations": "10000",  # a loop with no max_iterations of its own stops there, in error
     # The ACD (workitems.routing): group-routed items an agent may hold at once, and how long
     # an offer waits to be picked up before it goes to the next agent (0: no limit).
     "ACD_MaxItemsPerAgent": "1",

@@ -129,6 +129,14 @@ def may_take_group_work_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}license__in": licenses_covering("group_routed")})
 
 
+def may_take_from_queue(user: User, workgroup_id: int) -> bool:
+    """Whether the user may see and take a queued item of the workgroup ``workgroup_id``: a member
+    of it who holds the Group Routed license (a direct-routed member is offered nothing from the
+    queue, so the queue's items and their values are not hers to read either)."""
+    principal = principal_for(user)
+    return principal.has_license("group_routed") and workgroup_id in principal.workgroup_ids
+
+
 # --------------------------------------------------------------------------- rights
 
 

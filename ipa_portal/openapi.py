@@ -31,7 +31,9 @@ DESCRIPTIONS = {
          "they are not on.",
     404: "Nothing the caller may see has this id or name (in a list: no such page).",
     409: "The current status of the work item or instance does not allow this.",
+    413: "The body is larger than the server takes (`DATA_UPLOAD_MAX_MEMORY_SIZE`).",
     415: "The body is not `application/json`.",
+    429: "Too many failed logins from this address: locked out for a while (`Retry-After`).",
     503: "Launches wait while a takeover restores a dead engine node; retry after `Retry-After` seconds.",
 }
 
@@ -104,6 +106,7 @@ def declare_common_refusals(result: dict[str, Any], generator: Any, request: Any
                 responses.setdefault("400", _problem_response(400, "ValidationProblem"))  # page_size=x
                 responses.setdefault("404", _problem_response(404, "Problem"))  # a page past the last
             if "requestBody" in operation:
+                responses.setdefault("413", _problem_response(413, "Problem"))
                 responses.setdefault("415", _problem_response(415, "Problem"))
     return result
 

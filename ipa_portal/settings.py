@@ -6,10 +6,10 @@ folder, an in-memory channel layer and the engine's Celery tasks run in-process.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,15 +31,37 @@ def envsecret(name: str) -> str | None:
     return None
 
 
-DEBUG = envbool("DEBUG", "true")
+def machine_secret(path: Path) -> str:
+    """A random key made once for this machine and kept in ``path`` (readable by its owner only).
+
+    Without SECRET_KEY a single node still gets a key nobody can guess; a cluster sets
+    SECRET_KEY (or SECRET_KEY_FILE) on every node, since they must share it.
+    """
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+# Off unless asked for: Django's technical pages (tracebacks with local values, URL patterns,
+# settings) must never reach a browser of a real installation. docs/security.md.
+DEBUG = envbool("DEBUG", "false")
 SECRET_KEY = envsecret("SECRET_KEY")
+SECRET_KEY_GENERATED = not SECRET_KEY
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "embedded-default-insecure-key-do-not-use-in-production"
+    SECRET_KEY = machine_secret(Path(os.environ.get("IPA_SECRET_KEY_PATH", str(BASE_DIR / "db" / "secret-key"))))
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Pages of other origins (scheme://host:port) that may open WebSockets with the session
+# cookie besides the site itself (administration/origins.py); unset: CSRF_TRUSTED_ORIGINS.
+IPA_ALLOWED_ORIGINS = [o.strip() for o in os.environ.get("IPA_ALLOWED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "daphne",
@@ -56,6 +78,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "channels",
+    "axes",
+    "csp",
     "administration",
     "processes",
     "workitems",
@@ -71,7 +95,44 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into administration.logins' answer
 ]
+
+# HTTPS (docs/security.md): IPA_HTTPS=true turns every one of these on; each may be set alone.
+# Behind a proxy that ends TLS, SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https".
+IPA_HTTPS = envbool("IPA_HTTPS", "false")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(IPA_HTTPS))
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(IPA_HTTPS))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(IPA_HTTPS))
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if IPA_HTTPS else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(IPA_HTTPS))
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", str(IPA_HTTPS))
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    name, _, value = proxy_header.partition(",")
+    SECURE_PROXY_SSL_HEADER = (name.strip(), value.strip() or "https")
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(12 * 3600))
+# Content-Security-Policy (django-csp): the pages run only this site's own scripts and
+# styles, nothing inline. The API's Swagger and Redoc pages (inline bootstrapping scripts)
+# and Django's admin are left out of it.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs", "/api/redoc", "/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # the WebSockets of this site
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "ipa_portal.urls"
 ASGI_APPLICATION = "ipa_portal.asgi.application"
@@ -116,9 +177,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "administration.User"
 
+# Applied where a password is set through a form (admin, password change); the directory
+# loader sets the demo's passwords directly, as an administrator's import.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": envint("PASSWORD_MIN_LENGTH", "10")}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Logins (administration/logins.py): django-axes locks a user name out from an address after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES; API tokens expire after
+# IPA_TOKEN_LIFETIME_HOURS (0: never) and are revoked at logout.
+AUTHENTICATION_BACKENDS = [
+    "administration.logins.LockoutBackend",  # django-axes' check, for logins over the network
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "administration.logins.lockout_response"
+AXES_ENABLED = envbool("AXES_ENABLED", "true")
+IPA_TOKEN_LIFETIME_HOURS = envint("IPA_TOKEN_LIFETIME_HOURS", "720")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -173,13 +254,14 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")  # seconds; a send_email that take
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its authenticate_header makes anonymous requests a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "administration.logins.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON in, JSON out: forms belong to the HTML pages, and a schema that declares one body
-    # type is one a generated client can use (docs/api.md).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # type is one a generated client can use (docs/api.md). JSON bodies are bounded in size
+    # (413) and nesting (400).
+    "DEFAULT_PARSER_CLASSES": ["ipa_portal.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "ipa_portal.pagination.PageNumberPagination",
@@ -217,7 +299,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = DEBUG  # serve without collectstatic on the embedded default
+WHITENOISE_USE_FINDERS = True  # serve without collectstatic too (the embedded default, the tests' live servers)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -246,6 +328,9 @@ IPA_HANDLERS = [
     "processes.external.handlers.render_template",
     *[path.strip() for path in os.environ.get("IPA_HANDLERS", "").split(",") if path.strip()],
 ]
+# http_json refuses loopback, link-local and private addresses unless this is on (SSRF):
+# see processes/external/addresses.py.
+IPA_HTTP_ALLOW_PRIVATE_ADDRESSES = envbool("IPA_HTTP_ALLOW_PRIVATE_ADDRESSES", "false")
 # database actions: the statement, connect and free-connection timeout (seconds), and the
 # connections each process may hold open per data source.
 DATA_SOURCE_TIMEOUT = envint("DATA_SOURCE_TIMEOUT", "30")

@@ -1,6 +1,20 @@
+"""Django's admin for definitions and instances.
+
+An instance's execution state holds every variable's value, protected or not, so the
+admin never shows it: the instance page shows what the policy lets the administrator
+see of the globals, read-only. Instances change only through the engine's verbs
+(cancel, retry, skip, move), never by editing the row here.
+"""
+
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
+
+from administration import policy
 
 from .models import ProcessDefinition, ProcessInstance
+from .services.definitions import compiled_process
 
 
 @admin.register(ProcessDefinition)
@@ -13,4 +27,28 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
 class ProcessInstanceAdmin(admin.ModelAdmin):
     list_display = ["id", "process_name", "status", "current_state", "waiting_on", "started_at"]
     list_filter = ["status", "process_name"]
-    readonly_fields = ["execution"]
+    exclude = ["execution"]
+    readonly_fields = ["definition", "process_name", "status", "current_state", "waiting_on", "waiting_detail",
+                       "error", "started_by", "initiator", "started_at", "ended_at", "is_test", "parent",
+                       "parent_token", "depth", "owner", "variables_you_may_see"]
+
+    def get_object(self, request, object_id, from_field=None):
+        instance = super().get_object(request, object_id, from_field)
+        if instance is not None:
+            instance.admin_viewer = request.user  # who the read-only variables are shown to
+        return instance
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # read-only: the engine's verbs change instances, never a raw edit
+
+    @admin.display(description="Variables (those you may see)")
+    def variables_you_may_see(self, instance: ProcessInstance) -> str:
+        viewer = getattr(instance, "admin_viewer", None)
+        if viewer is None:
+            return "—"
+        specs = compiled_process(instance.definition_id).globals
+        shown = policy.visible_values(viewer, (instance.execution or {}).get("globals") or {}, specs)
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.http.request import validate_host
 
-from administration import policy
+from administration import logins, origins, policy
 from administration.models import User
 from workitems import delivery, schemas, services
 
@@ -28,6 +26,7 @@ NO_LICENSE = 4403
 
 class WorkItemConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
 
     async def connect(self) -> None:
         await self.accept()
@@ -40,14 +39,21 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = delivery.user_group(user.pk)
         delivery.serve_sockets_from(asyncio.get_running_loop())
+        self.login_groups = logins.socket_groups(user.pk, getattr(self.scope.get("session"), "session_key", None),
+                                                 by_token=bool(token_in(self.scope)))
+        for group in self.login_groups:  # closed at logout, token revocation, deactivation
+            await self.channel_layer.group_add(group, self.channel_name)
         # Join first: a change between the snapshot's query and the join would be lost otherwise
         # (one arriving meanwhile is sent after the snapshot and repeats what it already shows).
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json({"type": "snapshot", "work_items": await snapshot(user)})
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in [*([self.group] if self.group else []), *self.login_groups]:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def logins_revoked(self, event: dict[str, Any]) -> None:
+        await self.close(code=NOT_AUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         try:
@@ -68,32 +74,26 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
 
 async def authenticated_user(scope: dict[str, Any]) -> User | None:
     """``?token=`` when given (a wrong one is refused), else the session, from this site's pages only."""
-    tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
-    if tokens:
-        return await user_for_token(tokens[0])
+    token = token_in(scope)
+    if token:
+        return await user_for_token(token)
     user = scope.get("user")
     if user is None or not user.is_authenticated or not user.is_active or not same_origin(scope):
         return None
     return user
 
 
-@database_sync_to_async
-def user_for_token(key: str) -> User | None:
-    from rest_framework.authtoken.models import Token
+def token_in(scope: dict[str, Any]) -> str | None:
+    tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    return tokens[0] if tokens else None
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token is not None and token.user.is_active else None
+
+user_for_token = database_sync_to_async(logins.user_for_token)  # expired or revoked: nobody
 
 
 def same_origin(scope: dict[str, Any]) -> bool:
     """A page of another site must not open a socket with this site's session cookie."""
-    origin = dict(scope.get("headers") or []).get(b"origin")
-    if origin is None:
-        return True  # not a browser
-    host = urlsplit(origin.decode("latin-1")).hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-    return validate_host(host, allowed)
+    return origins.origin_allowed(scope)
 
 
 @database_sync_to_async

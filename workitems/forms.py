@@ -7,6 +7,7 @@ from typing import Any
 from administration import policy
 from administration.models import User
 from processes import engine
+from processes.engine import values as value_types
 from processes.engine.expressions import compile_template
 from processes.form_controls import DEFAULT_CONTROLS, HIDDEN
 from processes.services.definitions import compiled_process
@@ -54,6 +55,22 @@ def form_fields(user: User, item: WorkItem) -> list[dict[str, Any]]:
     return fields
 
 
+def _specifications_of(name: str, scope: dict[str, engine.ScopedVariable], process: engine.Process
+                       ) -> list[str | None]:
+    """The specifications that may guard ``name`` in a description.
+
+    Where the item was sent, the name resolves as the engine resolves it (a task or state
+    local shadows a global). Once the instance moved on there is no scope left to ask, so
+    every declaration of the name counts: a local of any state or task, and the global.
+    """
+    scoped = scope.get(name)
+    if scoped is not None:
+        return [scoped.spec.get("security")]
+    declarations = [process.globals.get(name), *(specs.get(name) for specs in process.state_locals.values()),
+                    *(specs.get(name) for specs in process.task_locals.values())]
+    return [spec.get("security") for spec in declarations if spec]
+
+
 def description_for(user: User, item: WorkItem) -> str:
     """The description, re-rendered with protected values hidden when the user is not on their spec."""
     process = compiled_process(item.instance.definition_id)
@@ -61,11 +78,12 @@ def description_for(user: User, item: WorkItem) -> str:
     if not template_text:
         return item.description
     template = compile_template(template_text)
+    scope = scope_of(item)
     hidden = [n for n in template.names
-              if not policy.may_see(user, (process.globals.get(n) or {}).get("security"))]
+              if not all(policy.may_see(user, spec) for spec in _specifications_of(n, scope, process))]
     if not hidden:
         return item.description
-    names = {name: var.value for name, var in scope_of(item).items()}
+    names = {name: value_types.from_json(var.spec["type"], var.value) for name, var in scope.items()}
     names.update({name: HIDDEN for name in hidden})
     try:
         return template.render(names, item.created_at)

@@ -38,7 +38,7 @@ def my_work_items(user: User, statuses: tuple[str, ...] = OPEN_STATUSES):
 def work_item_for(user: User, item_id: int) -> WorkItem:
     """The item if it is the user's (offered to, or taken by them); 404 otherwise."""
     policy.require_any_license(user)
-    item = WorkItem.objects.filter(pk=item_id).select_related("instance").first()
+    item = WorkItem.objects.filter(pk=item_id).select_related("instance", "workgroup").first()
     if item is None or not _is_users(user, item):
         raise NotFound("No such work item.")
     return item
@@ -56,7 +56,8 @@ def _is_users(user: User, item: WorkItem) -> bool:
 
 
 def _in_workgroup(user: User, item: WorkItem) -> bool:
-    return item.workgroup_id is not None and item.workgroup_id in policy.principal_for(user).workgroup_ids
+    """A member of the item's workgroup who may take its queued items (first come)."""
+    return item.workgroup_id is not None and policy.may_take_from_queue(user, item.workgroup_id)
 
 
 # The statements every pickup and completion makes, compiled once (see processes.queries).
@@ -274,7 +275,8 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
         item.status = "queued"
         item.save()
         if item.workgroup is None:
-            plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup {effect.workgroup!r}")
+            # The name was rendered from the process's variables: it may be a protected value.
+            plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup of the name it was sent to")
         else:
             routing.route_item(item)  # in the step's transaction: offered now, or it waits
 
@@ -286,7 +288,7 @@ def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> No
     if target is None or not policy.may_receive_work_items(target):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()
-        plan.record("work_item_undeliverable", f"{item.name}: no licensed user {username!r}")
+        plan.record("work_item_undeliverable", f"{item.name}: no licensed user of the name it was sent to")
         return
     item.user = target
     item.status = "offered"

@@ -2,13 +2,12 @@
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.authtoken.models import Token
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from administration import policy, presence
+from administration import logins, policy, presence
 from administration.models import LICENSE_CHOICES, PRESENCE_CHOICES, RIGHTS
 from ipa_portal.errors import problem
 from ipa_portal.fields import StrictCharField
@@ -33,16 +32,26 @@ class TokenView(APIView):
     @extend_schema(
         operation_id="create_token",
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, **refusals(400)},
+        responses={200: TokenSerializer, **refusals(400, 429)},
     )
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, **body.validated_data)
+        # The Django request: django-axes counts the failure on it and its middleware answers a lockout.
+        user = authenticate(request._request, **body.validated_data)
         if user is None:
             return problem(400, "Wrong user name or password.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        logins.login_succeeded(request._request, user)
+        return Response({"token": logins.token_for(user).key})
+
+    @extend_schema(operation_id="revoke_token", request=None, responses={204: None, **refusals(401)})
+    def delete(self, request: Request) -> Response:
+        """Revokes the caller's token (every socket it opened closes)."""
+        auth = logins.ExpiringTokenAuthentication().authenticate(request)
+        if auth is None:
+            return problem(401, "Send the token to revoke in the Authorization header.")
+        logins.revoke_tokens(auth[0])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def me(user) -> dict:

@@ -235,7 +235,8 @@ class Execution:
                 self.fault(here, fault)
                 return False
             except Exception as error:  # noqa: BLE001 - an engine bug must not crash the caller's step
-                self.fault(here, Fault(f"internal error: {type(error).__name__}: {error}"))
+                # Only the kind: the message of an unexpected error may quote a variable's value.
+                self.fault(here, Fault(f"internal error: {type(error).__name__}"))
                 return False
             if outcome == NEXT:
                 self.advance(frame)

@@ -302,7 +302,8 @@ class Expression:
         except ArithmeticError:
             raise ExpressionError(self.source, "the calculation cannot be done with these numbers") from None
         except (TypeError, ValueError, RecursionError) as error:
-            raise ExpressionError(self.source, f"cannot be evaluated: {error}") from None
+            # Python's own message may quote a value: only its kind is kept.
+            raise ExpressionError(self.source, f"cannot be evaluated ({type(error).__name__})") from None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -356,8 +357,8 @@ class Template:
             value = part.evaluate(names, now)
             try:
                 pieces.append(to_text(value))
-            except (ValueError, RecursionError) as error:
-                raise ExpressionError(part.source, f"the value cannot be shown as text: {error}") from None
+            except (ValueError, RecursionError):
+                raise ExpressionError(part.source, "the value cannot be shown as text") from None
         return "".join(pieces)
 
 

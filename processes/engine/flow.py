@@ -43,6 +43,10 @@ def loop(here: Here) -> str:
     if limit is not None and done >= limit:
         here.run.record("loop_stopped", f"loop stopped at max_iterations ({limit})")
         return NEXT
+    if limit is None and done >= here.run.ctx.max_loop_iterations:
+        # No bound of its own (across waits too): the server's bound parks the instance in error.
+        raise Fault(f"the loop ran {done} times and has no max_iterations: stopped at the server's "
+                    "PAS_MaxLoopIterations", "while")
     here.progress = {"n": done + 1}
     return here.push("actions", then_next=False)
 

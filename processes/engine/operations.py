@@ -73,7 +73,7 @@ def normal(value: Any) -> Any:
         try:
             return values.coerce("decimal", value)
         except ValueError as error:
-            raise ExpressionFault(f"the number {value} {error}") from None
+            raise ExpressionFault(f"a number read from outside {error}") from None
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     if isinstance(value, tuple):
@@ -257,15 +257,15 @@ def index(value: Any, key: Any) -> Any:
         if not isinstance(key, str):
             raise ExpressionFault(f"a dict key must be text, not {kind_of(key)}")
         if key not in value:
-            raise ExpressionFault(f'there is no key "{key}"')
+            raise ExpressionFault("the key is not in the dict")  # the key may be a protected value
         return normal(value[key])
     if not isinstance(value, (list, str)):
         raise ExpressionFault(f"cannot index {kind_of(value)}")
     if not _is_whole(key):
         raise ExpressionFault(f"an index must be a whole number, not {kind_of(key)}")
     if not -len(value) <= key < len(value):
-        what = "a list of {} items" if isinstance(value, list) else "text of {} characters"
-        raise ExpressionFault(f"index {key} is out of range for " + what.format(len(value)))
+        # Neither the index nor the length is shown: either may come from a protected value.
+        raise ExpressionFault("the index is out of range for the " + ("list" if isinstance(value, list) else "text"))
     return normal(value[key])
 
 
@@ -326,7 +326,8 @@ def _convert(type_name: str, value: Any, accepted: tuple[type, ...], what: str) 
     try:
         return values.coerce(type_name, value)
     except ValueError as error:
-        raise ExpressionFault(f'"{to_text(value)[:50]}" {error}') from None
+        # The value itself is never quoted: it may be under a security specification.
+        raise ExpressionFault(f"the value given {error}") from None
 
 
 def _to_int(value: Any) -> int:

@@ -30,6 +30,7 @@ class Context:
     depth_threshold: int = 8  # PAS_DepthThreshold: max call_task nesting and spawn depth
     handler_timeout: int = 30  # PAS_HandlerResponseTimeout, seconds (0 = unlimited)
     max_actions_per_step: int = 100_000  # a bound on work done in one step (runaway loops)
+    max_loop_iterations: int = 10_000  # PAS_MaxLoopIterations: a loop without max_iterations stops here
 
 
 # ----------------------------------------------------------------------------- events

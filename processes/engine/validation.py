@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
 
 from processes.engine import values
+from processes.engine.patterns import PatternError, compile_pattern
 from processes.engine.references import check_references, child, did_you_mean, json_path, quoted
 
 PROCESS_SCHEMA: dict[str, Any] = json.loads(
@@ -383,9 +384,9 @@ def _value_problems(spec: dict[str, Any], type_name: str) -> Iterator[tuple[str,
             yield key, f"{key} applies only to {', '.join(types)} variables, not {type_name}"
     if isinstance(spec.get("pattern"), str):
         try:
-            re.compile(spec["pattern"])
-        except re.error as error:
-            yield "pattern", f"not a valid regular expression: {error}"
+            compile_pattern(spec["pattern"])
+        except PatternError as error:
+            yield "pattern", f"not a valid regular expression (RE2 syntax, no backreferences or lookaround): {error}"
 
 
 def _range_problems(spec: dict[str, Any], type_name: str) -> Iterator[tuple[str, str]]:

@@ -23,6 +23,8 @@ from typing import Any
 
 import isodate
 
+from .patterns import PatternError, full_match
+
 VARIABLE_TYPES = (
     "string",
     "integer",
@@ -301,7 +303,7 @@ def restriction_errors(spec: dict[str, Any], value: Any) -> list[str]:
     """What is wrong with a coerced ``value`` under the spec's restrictions (empty: nothing).
 
     Restrictions are ``choices``, ``min``, ``max``, ``max_length`` and ``pattern`` (a
-    Python regular expression the whole text must match). None passes every restriction.
+    RE2 regular expression the whole text must match, in linear time). None passes every restriction.
     """
     if value is None:
         return []
@@ -319,9 +321,9 @@ def restriction_errors(spec: dict[str, Any], value: Any) -> list[str]:
     pattern = spec.get("pattern")
     if pattern is not None and isinstance(value, str):
         try:
-            if re.fullmatch(pattern, value) is None:
+            if not full_match(pattern, value):
                 errors.append(f"must match the pattern {pattern}")
-        except re.error:
+        except PatternError:
             errors.append(f"cannot be checked: the pattern {pattern} is not a valid regular expression")
     return errors
 

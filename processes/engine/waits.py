@@ -12,6 +12,7 @@ from typing import Any
 
 from . import values
 from .execution import NEXT, Fault, Here
+from .expressions import compile_expression
 from .scopes import natural_json
 from .types import (
     CancelTimer,
@@ -113,14 +114,30 @@ def resume_work_item_timed_out(here: Here) -> str:
 
 def wait(here: Here) -> str:
     run, action = here.run, here.action
+    shown = True
     if action.get("duration"):
         due = run.ctx.now + _duration(here, action["duration"], "duration")
     else:
         due = _moment(here.evaluate(action["until"], "until"))
+        shown = not _reads_protected(here, action["until"])
     token = run.new_id("w")
     run.emit(StartTimer(token, due))
     run.record("timer_started", token)
-    return here.wait(token, "timer", f"timer until {format_utc(due)}")
+    # The detail is shown to every viewer of the instance: a time computed from a protected
+    # variable would reveal it, so then it says only that there is one.
+    detail = f"timer until {format_utc(due)}" if shown else "timer until a protected time"
+    return here.wait(token, "timer", detail)
+
+
+def _reads_protected(here: Here, source: Any) -> bool:
+    """Whether the expression reads a variable under a security specification."""
+    if not isinstance(source, str):
+        return False
+    for name in compile_expression(source).names:
+        found = here.scope.find(name)
+        if found is not None and found[0][name].get("security"):
+            return True
+    return False
 
 
 def _moment(value: Any) -> datetime:
@@ -128,8 +145,8 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
-        except ValueError as error:
-            raise Fault(f"until gave text that is not an ISO 8601 date or time: {error}", "until") from error
+        except ValueError as error:  # Python's message quotes the text: it may be a protected value
+            raise Fault("until gave text that is not an ISO 8601 date or time", "until") from error
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):

@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
+from urllib.request import Request
 
 from django.conf import settings
 from django.db import connection
@@ -43,6 +43,7 @@ from django.utils.module_loading import import_string
 from processes.engine.references import child, did_you_mean, quoted
 from processes.engine.validation import DefinitionError
 
+from .addresses import open_checked
 from .errors import ExternalActionError
 
 log = logging.getLogger("ipa.engine.external")
@@ -211,7 +212,9 @@ def http_json(url: str, method: str = "GET", body: Any = None, headers: dict[str
               timeout: Any = 10) -> dict[str, Any]:
     """Call a JSON API over HTTP(S): send ``body`` as JSON, return the status and the parsed answer.
 
-    HTTPS is verified against the system's certificate authorities. A status of 400 or more,
+    HTTPS is verified against the system's certificate authorities. The host must be a public
+    address (``processes.external.addresses``: no loopback, private or link-local address
+    unless the installation allows it). A status of 400 or more,
     an unreachable server or an answer that is not JSON raise ``ExternalActionError``.
     """
     parts = urlsplit(url or "")
@@ -223,7 +226,7 @@ def http_json(url: str, method: str = "GET", body: Any = None, headers: dict[str
                       headers={"Accept": "application/json", **({"Content-Type": "application/json"} if data else {}),
                                **{str(k): str(v) for k, v in (headers or {}).items()}})
     try:
-        with urlopen(request, timeout=float(timeout or 10)) as response:  # noqa: S310 - http(s) checked above
+        with open_checked(request, float(timeout or 10)) as response:  # http(s) checked above, the host below
             status, raw = response.status, response.read()
     except HTTPError as error:
         raise ExternalActionError("http_error", f"{where} answered HTTP {error.code} {error.reason}") from None

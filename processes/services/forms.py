@@ -6,13 +6,28 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from administration import policy
-from administration.models import User
+from administration.models import User, Workgroup
 from processes.engine import values as value_types
 from processes.errors import FormInvalid
 
 
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
+
+
+def _directory_errors(type_name: str, value: Any) -> list[str]:
+    """A ``user`` value must name an active user and a ``workgroup`` value a workgroup.
+
+    The message does not repeat the value: these errors also reach a parent instance's
+    history when a subprocess is launched with values it may not show.
+    """
+    if value is None:
+        return []
+    if type_name == "user" and not User.objects.filter(username=value, is_active=True).exists():
+        return ["names no existing user"]
+    if type_name == "workgroup" and not Workgroup.objects.filter(name=value).exists():
+        return ["names no existing workgroup"]
+    return []
 
 
 def clean_values(
@@ -52,7 +67,7 @@ def clean_values(
         except ValueError as exc:
             errors[name] = [str(exc)]
             continue
-        problems = value_types.restriction_errors(spec, value)
+        problems = value_types.restriction_errors(spec, value) or _directory_errors(spec["type"], value)
         if problems:
             errors[name] = problems
             continue

@@ -109,6 +109,7 @@ def engine_context(instance: ProcessInstance, now: datetime) -> engine.Context:
         depth=instance.depth,
         depth_threshold=integer_parameter("PAS_DepthThreshold"),
         handler_timeout=integer_parameter("PAS_HandlerResponseTimeout"),
+        max_loop_iterations=integer_parameter("PAS_MaxLoopIterations"),
     )
 
 

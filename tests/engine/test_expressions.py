@@ -273,11 +273,11 @@ def test_indexing_text():
 
 
 def test_index_out_of_range_is_an_error():
-    assert fails("items[5]", items=[1, 2, 3]).reason == "index 5 is out of range for a list of 3 items"
+    assert fails("items[5]", items=[1, 2, 3]).reason == "the index is out of range for the list"
 
 
 def test_missing_dict_key_is_an_error():
-    assert fails('error["code"]', error={}).reason == 'there is no key "code"'
+    assert fails('error["code"]', error={}).reason == "the key is not in the dict"
 
 
 def test_slicing_lists_and_text():
@@ -321,7 +321,7 @@ def test_int_parses_text():
 
 
 def test_int_of_bad_text_is_an_error():
-    assert fails("int('x')").reason == '"x" must be a whole number'
+    assert fails("int('x')").reason == "the value given must be a whole number"
 
 
 def test_decimal_is_exact_from_text_and_int():
@@ -330,7 +330,7 @@ def test_decimal_is_exact_from_text_and_int():
 
 
 def test_decimal_of_text_that_is_not_a_number_is_an_error():
-    assert fails("decimal('NaN')").reason == '"NaN" must be a decimal number such as 12.50'
+    assert fails("decimal('NaN')").reason == "the value given must be a decimal number such as 12.50"
 
 
 def test_int_of_a_boolean_is_an_error():
@@ -403,7 +403,7 @@ def test_date_of_a_datetime_is_its_date():
 
 
 def test_bad_date_is_an_error():
-    assert fails("date('2024-13-01')").reason == '"2024-13-01" must be an ISO 8601 date such as 2024-05-01'
+    assert fails("date('2024-13-01')").reason == "the value given must be an ISO 8601 date such as 2024-05-01"
 
 
 def test_wrong_number_of_arguments_is_refused_at_compile_time():

@@ -125,3 +125,30 @@ def test_a_failing_while_is_a_fault_on_the_loop():
     step = Instance(definition(act("loop", **{"while": "i / 0"}, actions=[]), variables=COUNTER)).start()
     assert step.status == "error"
     assert step.error.startswith('in state Main, states.Main.actions[0].while: expression "i / 0"')
+
+
+def test_a_loop_without_max_iterations_stops_at_the_server_bound_in_error():
+    instance = Instance(definition(count_to(1_000_000), variables=COUNTER), max_loop_iterations=25)
+    step = instance.start()
+    assert step.status == "error"
+    assert "PAS_MaxLoopIterations" in step.error
+    assert instance.globals["i"] == 25
+
+
+def test_the_server_bound_counts_iterations_across_waits():
+    body = [act("assign", variable="i", value="i + 1"), act("wait", duration="PT1M")]
+    instance = Instance(definition(act("loop", **{"while": "true"}, actions=body), variables=COUNTER),
+                        max_loop_iterations=3)
+    instance.start()
+    from processes.engine import TimerFired
+
+    for token in ("w1", "w2", "w3"):
+        step = instance.send(TimerFired(token))
+    assert step.status == "error"
+    assert instance.globals["i"] == 3
+
+
+def test_a_loop_with_its_own_max_iterations_is_not_held_to_the_server_bound():
+    instance = Instance(definition(count_to(50, max_iterations=40), variables=COUNTER), max_loop_iterations=10)
+    assert instance.start().status == "completed"
+    assert instance.globals["i"] == 40

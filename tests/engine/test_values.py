@@ -368,3 +368,22 @@ def test_no_default_is_null():
 def test_a_bad_default_is_refused():
     with pytest.raises(ValueError, match="must be a whole number"):
         default_value({"name": "n", "type": "integer", "default": "many"})
+
+
+def test_a_catastrophic_pattern_is_checked_in_linear_time():
+    from processes.engine.values import restriction_errors
+
+    # With Python's backtracking re this takes minutes; RE2 answers at once.
+    assert restriction_errors({"pattern": "(a+)+$"}, "a" * 5000 + "b") == ["must match the pattern (a+)+$"]
+    assert restriction_errors({"pattern": "(a+)+$"}, "a" * 5000) == []
+
+
+def test_a_pattern_that_needs_backtracking_is_a_definition_error():
+    from processes.engine.validation import validate_definition
+
+    from .builders import act, definition, var
+
+    document = definition(act("assign", variable="x", value="'a'"), variables=[var("x", pattern=r"(a)\1")])
+    errors = validate_definition(document)
+    assert [e.path for e in errors] == ["variables[0].pattern"]
+    assert "RE2" in errors[0].message

@@ -89,3 +89,26 @@ def test_a_timer_that_already_fired_is_ignored_the_second_time():
     instance.send(TimerFired("w1"))
     assert instance.send(TimerFired("w1")).effects == [Record("event_ignored", "timer w1")]
     assert instance.send(TimerFired("w2")).status == "completed"
+
+
+def test_a_timer_until_a_protected_time_does_not_show_the_time():
+    document = definition(
+        act("wait", until="deadline + days(1)"),
+        variables=[var("deadline", "datetime", default="2031-06-01T12:30:00Z", security="Payroll")],
+    )
+    instance = Instance(document)
+    step = instance.start()
+    assert (step.status, step.waiting_on) == ("waiting", "timer")
+    assert "2031" not in step.waiting_detail
+    assert step.waiting_detail == "timer until a protected time"
+
+
+def test_a_timer_until_a_protected_local_does_not_show_the_time():
+    from .builders import state
+
+    document = definition(
+        states=[state("Main", act("wait", until="due"),
+                      variables=[var("due", "date", default="2031-06-01", security="Payroll")])],
+    )
+    step = Instance(document).start()
+    assert step.waiting_detail == "timer until a protected time"

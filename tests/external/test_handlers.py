@@ -147,6 +147,12 @@ class JsonApi(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(autouse=True)
+def loopback_allowed(settings):
+    """The peers here listen on loopback, which http_json refuses unless the installation allows it."""
+    settings.IPA_HTTP_ALLOW_PRIVATE_ADDRESSES = True
+
+
 @pytest.fixture(scope="module")
 def json_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), JsonApi)

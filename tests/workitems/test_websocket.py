@@ -144,7 +144,7 @@ def session_headers(user, origin: bytes) -> list[tuple[bytes, bytes]]:
     browser = Client()
     browser.force_login(user)
     cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
-    return [(b"cookie", cookie), (b"origin", origin)]
+    return [(b"cookie", cookie), (b"origin", origin), (b"host", b"127.0.0.1:8000")]
 
 
 def test_the_session_of_a_page_of_this_site_authenticates(agent):

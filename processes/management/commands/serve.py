@@ -53,7 +53,7 @@ class Command(BaseCommand):
             raise CommandError("--workers needs the production stack (DATABASE_URL and REDIS_URL): the embedded "
                                "default keeps its engine and channel layer in one process.")
         call_command("migrate", interactive=False, verbosity=0)
-        if not settings.DEBUG:
+        if not settings.DEBUG and not settings.WHITENOISE_USE_FINDERS:  # finders serve the files in place
             call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_demo"]:
             for line in load_demo():

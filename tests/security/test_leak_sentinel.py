@@ -1,0 +1,117 @@
+"""The leak test: a sentinel in protected globals and locals, driven through every exit.
+
+carol (on the Payroll specification, through her workgroup) launches instances whose
+protected global ``secret`` and protected state and task locals hold a sentinel: work
+items with descriptions and fields reading them, an instance in error on a protected
+global and one on a protected local, a timer until a protected time, a work item sent to a
+protected name. Then every other demo user reads everything they can reach: the API,
+the pages, what a socket is pushed (the same serializer, per recipient), history, errors,
+Django's admin; and the log records of the whole run. The sentinel appears nowhere for
+them, and does for carol.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.test import Client
+
+from tests.conftest import launch
+from tests.security.conftest import SENTINEL, probe_process
+
+pytestmark = pytest.mark.django_db
+
+PROTECTED_TIME = "2031-07-07T07:07:00Z"
+NOT_ON_PAYROLL = ["admin", "alice", "bob", "dave", "sam"]
+PASSWORDS = {name: f"{name}-pass" for name in [*NOT_ON_PAYROLL, "carol"]}
+SECRET = {"name": "secret", "type": "string", "input": True, "security": "Payroll"}
+
+
+def single_state(name: str, *actions, variables=(SECRET,), locals_=(), work_items=()) -> dict:
+    return probe_process(name=name, variables=list(variables), tasks=[], work_items=list(work_items),
+                         start_state="Only",
+                         states=[{"name": "Only", "variables": list(locals_), "actions": list(actions)}])
+
+
+PROBES = [
+    single_state("Error On Global", {"action": "assign", "variable": "n", "value": "int(secret)"},
+                 variables=[SECRET, {"name": "n", "type": "integer"}]),
+    single_state("Error On Local",
+                 {"action": "assign", "variable": "kept", "value": "secret"},
+                 {"action": "assign", "variable": "n", "value": "kept_book[kept]"},
+                 locals_=[{"name": "kept", "type": "string", "security": "Payroll"},
+                          {"name": "kept_book", "type": "json", "default": {}},
+                          {"name": "n", "type": "integer"}]),
+    single_state("Protected Timer", {"action": "wait", "until": "when"},
+                 variables=[SECRET, {"name": "when", "type": "datetime", "input": True, "security": "Payroll"}]),
+    single_state("Protected Recipient",
+                 {"action": "send_work_item", "work_item": "Look", "to": {"user": "{{ secret }}"},
+                  "exits": {"done": []}},
+                 work_items=[{"name": "Look", "description": "{{ secret }}", "fields": [{"variable": "secret"}],
+                              "buttons": [{"id": "done", "label": "Done"}]}]),
+]
+
+
+@pytest.fixture
+def driven(leak_probe, publish, api, caplog):
+    """Every probe launched by carol; the Leak Probe once for bob, once for carol, once for alice."""
+    caplog.set_level(logging.DEBUG)
+    for document in PROBES:
+        publish(document)
+    carol = api("carol")
+    ids = [launch(carol, "Leak Probe", {"who": who, "secret": SENTINEL})["id"] for who in ("bob", "carol", "alice")]
+    ids.append(launch(carol, "Error On Global", {"secret": SENTINEL})["id"])
+    ids.append(launch(carol, "Error On Local", {"secret": SENTINEL})["id"])
+    ids.append(launch(carol, "Protected Timer", {"secret": SENTINEL, "when": PROTECTED_TIME})["id"])
+    ids.append(launch(carol, "Protected Recipient", {"secret": SENTINEL})["id"])
+    return ids
+
+
+def everything(username: str, api, instance_ids: list[int]) -> str:
+    """All that ``username`` can read: API, pages, pushes, admin."""
+    from administration.models import User
+    from workitems import delivery
+    from workitems.models import WorkItem
+
+    client = api(username)
+    texts = [client.get(path).content.decode() for path in (
+        "/api/me/", "/api/processes/", "/api/instances/", "/api/workitems/")]
+    texts += [client.get(f"/api/instances/{pk}/").content.decode() for pk in instance_ids]
+    items = list(WorkItem.objects.all())
+    texts += [client.get(f"/api/workitems/{item.pk}/").content.decode() for item in items]
+    user = User.objects.get(username=username)
+    # What /ws/workitems/ pushes: each item serialized for its recipient (snapshot, added, changed).
+    texts += [str(delivery.serialize_for(user, item)) for item in items if item.user_id == user.pk]
+    browser = Client()
+    assert browser.login(username=username, password=PASSWORDS[username])
+    pages = ["/", "/workitems/", "/processes/", "/instances/", *(f"/instances/{pk}/" for pk in instance_ids),
+             *(f"/workitems/{item.pk}/" for item in items)]
+    if user.is_superuser:
+        pages += ["/admin/processes/processinstance/", "/admin/authtoken/tokenproxy/",
+                  *(f"/admin/processes/processinstance/{pk}/change/" for pk in instance_ids)]
+    texts += [browser.get(path).content.decode() for path in pages]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("username", NOT_ON_PAYROLL)
+def test_the_sentinel_reaches_no_user_off_the_specification(driven, api, username):
+    read = everything(username, api, driven)
+    assert SENTINEL not in read
+    assert "2031-07-07" not in read
+
+
+def test_the_sentinel_reaches_the_user_on_the_specification(driven, api):
+    read = everything("carol", api, driven)
+    assert f"S={SENTINEL}-S" in read  # a state local in a description
+    assert f"T={SENTINEL}-T" in read  # a task local in a description
+    detail = api("carol").get(f"/api/instances/{driven[0]}/").json()
+    assert detail["variables"]["secret"] == SENTINEL
+
+
+def test_the_log_records_of_the_whole_run_hold_no_value(driven, api, caplog):
+    for username in [*NOT_ON_PAYROLL, "carol"]:
+        everything(username, api, driven)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert SENTINEL not in logged
+    assert "2031-07-07" not in logged

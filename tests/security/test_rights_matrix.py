@@ -1,0 +1,138 @@
+"""The rights and licenses matrix: every API endpoint and page × a user holding each license
+alone, each right alone, nothing, and an administrator (no license, no right).
+
+One table (``EXPECTED``) says the status each must get; the test is generated from it. An
+instance and a work item of someone else (dave's expense, offered to bob) are the targets.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.conftest import launch
+
+pytestmark = pytest.mark.django_db
+
+LICENSES = ["direct_routed", "group_routed", "process_monitor", "process_designer"]
+RIGHTS = ["launch", "view", "manage"]
+# "right:view+manage" too: a right to manage what one may not view is a 404 (it is not there for them).
+PRINCIPALS = ["none", *(f"license:{name}" for name in LICENSES), *(f"right:{name}" for name in RIGHTS),
+              "right:view+manage", "admin"]
+
+# Shorthands for the rows: who gets the first status, everyone else the second.
+ANY = set(PRINCIPALS)
+ANY_LICENSE = {f"license:{name}" for name in LICENSES}
+GROUP_OR_MORE = {f"license:{name}" for name in LICENSES[1:]}
+DESIGNER = {"license:process_designer"}
+
+
+def user_of(principal: str) -> str:
+    return "m_" + principal.replace(":", "_")
+
+
+def row(allowed: set[str], yes: int, no: int) -> dict[str, int]:
+    return {principal: yes if principal in allowed else no for principal in PRINCIPALS}
+
+
+# (label, method, path, body) -> status per principal. {instance} and {item} are filled in.
+EXPECTED: list[tuple[str, str, str, dict | None, dict[str, int]]] = [
+    ("who am I", "get", "/api/me/", None, row(ANY, 200, 0)),
+    ("presence", "put", "/api/me/presence", {"status": "away"}, row(ANY, 200, 0)),
+    ("launchable processes", "get", "/api/processes/", None, row({"right:launch"}, 200, 403)),
+    ("launch", "post", "/api/processes/Expense Approval/launch",
+     {"inputs": {"employee": "dave", "amount": "5"}}, row({"right:launch"}, 201, 403)),
+    ("instance list", "get", "/api/instances/", None, row(ANY, 200, 0)),
+    ("someone else's instance", "get", "/api/instances/{instance}/", None,
+     row({"right:view", "right:view+manage"}, 200, 404)),
+    ("cancel someone else's instance", "post", "/api/instances/{instance}/cancel", None,
+     {**row({"right:view+manage"}, 200, 404), "right:view": 403}),
+    ("retry an instance not in error", "post", "/api/instances/{instance}/retry", None,
+     {**row({"right:view+manage"}, 409, 404), "right:view": 403}),
+    ("relate an interaction", "post", "/api/instances/{instance}/interactions",
+     {"type": "call", "reference": "c-1", "description": "called"}, row({"right:view", "right:view+manage"}, 201, 404)),
+    ("my work items", "get", "/api/workitems/", None, row(ANY_LICENSE, 200, 403)),
+    ("someone else's work item", "get", "/api/workitems/{item}/", None, row(ANY_LICENSE, 404, 403)),
+    ("pick up someone else's item", "post", "/api/workitems/{item}/pickup", None, row(ANY_LICENSE, 404, 403)),
+    ("complete someone else's item", "post", "/api/workitems/{item}/complete", {"button": "approve"},
+     row(ANY_LICENSE, 404, 403)),
+    ("transfer someone else's item", "post", "/api/workitems/{item}/transfer", {"user": "carol"},
+     row({"right:manage", "right:view+manage"}, 200, 404)),
+    ("definitions", "get", "/api/definitions/", None, row(DESIGNER, 200, 403)),
+    ("import a definition", "post", "/api/definitions/", {"format": "ipa.process/v1"}, row(DESIGNER, 400, 403)),
+    # pages
+    ("home page (to the user's start page)", "page", "/", None, row(ANY, 302, 0)),
+    ("My Work Items page", "page", "/workitems/", None, row(ANY_LICENSE, 200, 403)),
+    ("someone else's work item page", "page", "/workitems/{item}/", None, row(ANY_LICENSE, 404, 403)),
+    ("Launch page", "page", "/processes/", None, row({"right:launch"}, 200, 403)),
+    ("Search page", "page", "/instances/", None, row(ANY, 200, 0)),
+    ("someone else's instance page", "page", "/instances/{instance}/", None,
+     row({"right:view", "right:view+manage"}, 200, 404)),
+    ("Django admin", "page", "/admin/", None, row({"admin"}, 200, 302)),
+]
+
+
+@pytest.fixture
+def principals(demo):
+    """One user per column of the matrix, and a target instance and item of other people."""
+    from administration.models import User
+
+    for principal in PRINCIPALS:
+        kind, _, name = principal.partition(":")
+        User.objects.create_user(
+            username=user_of(principal), password="matrix-pass-1",
+            license=name if kind == "license" else "", rights=name.split("+") if kind == "right" else [],
+            is_superuser=kind == "admin", is_staff=kind == "admin")
+    instance = launch(APIClient_for("dave"), "Expense Approval", {"employee": "dave", "amount": "250.00"})
+    return {"instance": instance["id"], "item": instance["work_items"][0]["id"]}
+
+
+def APIClient_for(username: str) -> APIClient:  # noqa: N802 - reads as the class it makes
+    from rest_framework.authtoken.models import Token
+
+    from administration.models import User
+
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=User.objects.get(username=username))
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.mark.parametrize("label", [entry[0] for entry in EXPECTED])
+def test_each_principal_gets_the_status_the_table_says(principals, label):
+    from django.db import transaction
+
+    from administration.models import User
+
+    _, method, path, body, statuses = next(entry for entry in EXPECTED if entry[0] == label)
+    path = path.format(**principals)
+    wrong = []
+    for principal in PRINCIPALS:
+        with transaction.atomic():  # each request on the same data: what one changes is rolled back
+            if method == "page":
+                browser = Client()
+                browser.force_login(User.objects.get(username=user_of(principal)))
+                status = browser.get(path).status_code
+            else:
+                status = getattr(APIClient_for(user_of(principal)), method)(path, body, format="json").status_code
+            transaction.set_rollback(True)
+        expected = statuses[principal] or 200
+        if status != expected:
+            wrong.append(f"{principal}: {status}, expected {expected}")
+    assert not wrong, f"{label}: " + "; ".join(wrong)
+
+
+def test_anonymous_requests_are_refused_everywhere(principals):
+    for label, method, path, body, _ in EXPECTED:
+        path = path.format(**principals)
+        if method == "page":
+            expected = 200 if path == "/" else 302  # the welcome page; the others go to the login page
+            assert Client().get(path).status_code == expected, label
+        else:
+            assert getattr(APIClient(), method)(path, body, format="json").status_code == 401, label
+
+
+def test_the_table_covers_every_principal_for_every_exit():
+    assert all(set(statuses) == set(PRINCIPALS) for *_, statuses in EXPECTED)
+    assert len(EXPECTED) * len(PRINCIPALS) == 23 * 10  # the closing note of the issue cites this size
