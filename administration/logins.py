@@ -34,7 +34,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from ipa_portal.errors import PROBLEM_JSON, problem_body
+from ipa_portal.problems import PROBLEM_JSON, problem_body
 
 from .models import User
 

@@ -26,49 +26,18 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from administration.policy import NotAllowed, NotVisible
+from ipa_portal.problems import (  # noqa: F401 - the problem document, re-exported for the API
+    DEFINITION_INVALID,
+    PROBLEM_JSON,
+    PROBLEM_TYPES,
+    VALIDATION,
+    problem_body,
+    problem_type,
+)
 from processes.engine.validation import DefinitionInvalid
 from processes.errors import Conflict, FormInvalid, LaunchBlocked, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
-
-# ``type`` of each problem: a tag URI (RFC 9457, section 3.1.1: a stable name, not a page).
-_TYPE_PREFIX = "tag:ipa-portal,2026:problem:"
-PROBLEM_TYPES: dict[int, str] = {
-    400: "bad-request",
-    401: "not-authenticated",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    429: "throttled",
-    500: "server-error",
-    503: "unavailable",
-}
-VALIDATION = "validation"
-DEFINITION_INVALID = "definition-invalid"
-
-
-def problem_type(slug: str) -> str:
-    return _TYPE_PREFIX + slug
-
-
-def problem_body(status: int, detail: str, *, slug: str | None = None, errors: Any = None) -> dict[str, Any]:
-    """The problem document for ``status``; ``errors`` is set on every ``400`` (maybe empty)."""
-    body: dict[str, Any] = {
-        "type": problem_type(slug or PROBLEM_TYPES.get(status, "error")),
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if status == 400:
-        body["errors"] = {} if errors is None else errors
-    return body
-
 
 def problem(status: int, detail: str, *, slug: str | None = None, errors: Any = None,
             headers: dict[str, str] | None = None) -> Response:
