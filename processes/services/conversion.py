@@ -255,7 +255,8 @@ def export_instances(out: TextIO, *, processes: Iterable[str] = (), statuses: It
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         ids = selected_instance_ids(processes, statuses)
-        out.write(as_line({"format": FORMAT, "type": "header", "exported_at": timezone.now(), "database": connection.vendor,
+        out.write(as_line({"format": FORMAT, "type": "header", "exported_at": timezone.now(),
+                           "database": connection.vendor,
                            "filter": {"process": sorted(processes), "status": sorted(statuses)},
                            "instances": len(ids)}))
         written_definitions: set[int] = set()

@@ -106,7 +106,8 @@ class Command(BaseCommand):
         if not source or not target:
             raise CommandError("Name the source and the target: transfer SOURCE TARGET, or --from A --to B.")
         if not (all or instances or source_id):
-            raise CommandError("one of the arguments --all --instance is required (or: transfer SOURCE TARGET, which moves all)")
+            raise CommandError("one of the arguments --all --instance is required "
+                               "(or: transfer SOURCE TARGET, which moves all)")
         handover = nodes.transfer_instances(source, target, instances)
         shares = ", ".join(f"{count} to {node}" for node, count in sorted(handover.moved.items()))
         self.stdout.write(f"Moved {handover.total} instances from {source} to {target}"
