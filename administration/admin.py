@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import models
 from .models import DataSource, LicenseAllocation, Role, SecuritySpecification, ServerParameter, Skill, User, Workgroup
+from .parameters import parameter_problem
 
 
 @admin.register(User)
@@ -15,5 +17,23 @@ class UserAdmin(BaseUserAdmin):
     ]
 
 
-admin.site.register([Workgroup, Role, Skill, LicenseAllocation, SecuritySpecification, ServerParameter, DataSource])
+class ServerParameterForm(forms.ModelForm):
+    class Meta:
+        model = ServerParameter
+        fields = ["name", "value"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if problem := parameter_problem(cleaned.get("name") or "", cleaned.get("value") or ""):
+            raise forms.ValidationError(problem)
+        return cleaned
+
+
+@admin.register(ServerParameter)
+class ServerParameterAdmin(admin.ModelAdmin):
+    form = ServerParameterForm
+    list_display = ["name", "value"]
+
+
+admin.site.register([Workgroup, Role, Skill, LicenseAllocation, SecuritySpecification, DataSource])
 admin.site.register(models.CertificateAuthority)  # the CA bundle of HTTPS web services, applied on the next call

@@ -248,7 +248,7 @@ def export_instances(out: TextIO, *, processes: Iterable[str] = (), statuses: It
     instance and its rows agree even while engines keep running; SQLite's read transaction
     gives the same. An instance that cannot be written is left out and reported, not fatal.
     """
-    report = ExportReport()
+    report, processes, statuses = ExportReport(), list(processes), list(statuses)
     outermost = not connection.in_atomic_block  # inside a caller's transaction, isolation is the caller's
     with transaction.atomic():
         if connection.vendor == "postgresql" and outermost:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.paginator import EmptyPage, Paginator
 from django.utils import timezone
 
+from administration.parameters import integer_parameter
 from processes.errors import ServiceError
 from processes.models import INSTANCE_STATUSES
 from processes.services import nodes
@@ -31,6 +32,11 @@ def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return ""
     return f"{moment:%Y-%m-%d %H:%M:%S} ({int((now - moment).total_seconds())}s ago)"
+
+
+def load_cell(load: int, threshold: int) -> str:
+    """A node's load (open instances that count: running, waiting, error), marked when over the threshold."""
+    return f"{load} (over)" if load > threshold else str(load)
 
 
 class Command(BaseCommand):
@@ -69,9 +75,13 @@ class Command(BaseCommand):
         if not reports:
             self.stdout.write("No engine node has registered yet.")
             return
+        threshold = integer_parameter("PAS_LoadBalanceThreshold")
         rows = [(r.storage_id, r.node.hostname, r.node.pid, r.state, ago(r.node.heartbeat_at, now),
+                 load_cell(sum(r.owned[status] for status in nodes.LOAD_STATUSES), threshold),
                  *(r.owned[status] for status in COUNTED)) for r in reports if r.node]
-        self.stdout.write(table(["storage id", "host", "pid", "state", "last heartbeat", *COUNTED], rows))
+        self.stdout.write(table(["storage id", "host", "pid", "state", "last heartbeat", "load", *COUNTED], rows))
+        self.stdout.write(f"Load balance threshold (PAS_LoadBalanceThreshold): {threshold}. New instances go to the "
+                          "least-loaded live node; one over the threshold gets none while another is under it.")
 
     def do_instances(self, owner: str, status: str | None, page: int, page_size: int, **options) -> None:
         if page_size < 1:
