@@ -293,3 +293,27 @@ def test_the_commands_write_a_private_file_and_a_log_then_import_it(running, tmp
     orphans = io.StringIO()
     call_command("flow_admin", "orphans", stdout=orphans)
     assert any(line.split()[:2] == ["import", "imported"] for line in orphans.getvalue().splitlines())
+
+
+def test_an_instance_that_cannot_be_written_is_left_out_and_logged_and_the_others_are_exported(
+        running, tmp_path, monkeypatch):
+    broken = running["timer"].pk
+    record = conversion._instance_record
+
+    def fails_for_one(instance, parts):
+        if instance.pk == broken:
+            raise ValueError("state unreadable")
+        return record(instance, parts)
+
+    monkeypatch.setattr(conversion, "_instance_record", fails_for_one)
+    path = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    call_command("export_instances", str(path), stderr=err)
+    assert "Exported 9 instances" in err.getvalue() and "1 instances could not be exported" in err.getvalue()
+    log = (tmp_path / "out.jsonl.log").read_text()
+    assert f"not exported: instance {broken}: ValueError: state unreadable" in log
+    assert f"note: instance {running['in_flight'].pk}: an external action was running" in log
+    last = json.loads(path.read_text().splitlines()[-1])
+    assert last["instances"] == 9 and last["skipped"] == [{"id": broken, "reason": "ValueError: state unreadable"}]
+    forget_everything()
+    assert conversion.import_instances(path.open()).instances == 9  # the rest of the file is whole
