@@ -35,8 +35,20 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench.common import OUT, PRODUCT_PYTHON, ROOT, Figures, connect, db_name, log, machine_description, \
-    product_env, recreate_database, server_description, table
+from bench.common import (
+    OUT,
+    PRODUCT_PYTHON,
+    ROOT,
+    Figures,
+    connect,
+    db_name,
+    log,
+    machine_description,
+    product_env,
+    recreate_database,
+    server_description,
+    table,
+)
 from bench.engine import django_setup, migrate, run_in_child
 
 DATABASE = db_name("nodes")
