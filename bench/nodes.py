@@ -1,7 +1,7 @@
 """Engine nodes side by side: throughput from 1, 2 and 3 Celery nodes, and how long a takeover takes.
 
 ```sh
-.venv/bin/python -m bench.nodes                 # --nodes 1,2,3 --chains 30 --links 8 --repeats 2
+.venv/bin/python -m bench.nodes                 # --nodes 1,2,3 --chains 40 --links 10 --repeats 2
 .venv/bin/python -m bench.nodes --quick         # a handful of instances (checks that it runs)
 ```
 
@@ -182,15 +182,21 @@ def takeover(chains: int, links: int, timeout: int) -> dict[str, float]:
             os.killpg(nodes[0].pid, signal.SIGKILL)
             killed = time.time()
             killed_db = query("SELECT now()")[0][0]
-            taken = wait_for(lambda: query("SELECT count(*) FROM processes_enginenode WHERE storage_id = "
-                                           "'bench-node-0' AND taken_over_by <> ''")[0][0] == 1, 300, "the takeover")
+            marks: dict[str, float] = {}
 
-            def all_stepped() -> bool:
-                stepped = query("SELECT count(DISTINCT instance_id) FROM processes_historyentry WHERE "
-                                "instance_id = ANY(%s) AND at > %s", (owned, killed_db))[0][0]
-                return stepped == len(owned)
+            def both_seen() -> bool:
+                now = time.time()
+                if "taken" not in marks and query("SELECT count(*) FROM processes_enginenode WHERE storage_id = "
+                                                  "'bench-node-0' AND taken_over_by <> ''")[0][0] == 1:
+                    marks["taken"] = now
+                if "running" not in marks and query(
+                        "SELECT count(DISTINCT instance_id) FROM processes_historyentry WHERE instance_id = ANY(%s) "
+                        "AND at > %s", (owned, killed_db))[0][0] == len(owned):
+                    marks["running"] = now
+                return len(marks) == 2
 
-            running = wait_for(all_stepped, 300, "the dead node's instances to step again")
+            wait_for(both_seen, 300, "the takeover and the dead node's instances to step again")
+            taken, running = marks["taken"], marks["running"]
             moved = query("SELECT count(*) FROM processes_processinstance WHERE id = ANY(%s) AND owner = "
                           "'bench-node-1'", (owned,))[0][0]
         finally:
@@ -202,11 +208,12 @@ def takeover(chains: int, links: int, timeout: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.nodes", description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", default="1,2,3", help="node counts to compare (default 1,2,3)")
-    parser.add_argument("--chains", type=int, default=30)
-    parser.add_argument("--links", type=int, default=8, help="subprocesses each chain runs one after the other")
+    parser.add_argument("--chains", type=int, default=40)
+    parser.add_argument("--links", type=int, default=10, help="subprocesses each chain runs one after the other")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=5, help="ENGINE_NODE_TIMEOUT for the takeover, seconds")
     parser.add_argument("--quick", action="store_true", help="a handful of instances, one repeat")
+    parser.add_argument("--only", choices=["throughput", "takeover"], help="run one of the two parts")
     args = parser.parse_args(argv)
     if args.quick:
         args.chains, args.links, args.repeats = 4, 2, 1
@@ -214,6 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Engine nodes bench, {time.strftime('%Y-%m-%d %H:%M %Z')}\n{machine_description()}\n"
           f"{server_description()}\n{args.chains} chains x {args.links} links, {args.repeats} repeats\n", flush=True)
     figures = {count: Figures() for count in counts}
+    report: dict = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "chains": args.chains, "links": args.links}
+    if args.only != "takeover":
+        report["steps_per_second"] = throughput_part(counts, figures, args)
+    if args.only != "throughput":
+        report["takeover"] = takeover_part(args)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "nodes-last-run.json").write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def throughput_part(counts: list[int], figures: dict[int, Figures], args: argparse.Namespace) -> dict:
     for repeat in range(args.repeats):
         for count in counts:  # interleaved, so the machine's noise falls on every count alike
             log(f"repeat {repeat + 1}: {count} node(s)")
@@ -222,20 +240,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = [[str(count), figures[count].spread(), f"{(figures[count].median or 0) / base:.2f}"] for count in counts]
     print("== Node steps per second (min / median / max of the repeats)\n"
           + table(["nodes", "steps/s", f"x {counts[0]} node(s)"], rows) + "\n", flush=True)
+    return {count: figures[count].values for count in counts}
+
+
+def takeover_part(args: argparse.Namespace) -> dict:
     log("takeover: two nodes, one killed")
     death = takeover(max(args.chains, 6), max(args.links, 40), args.timeout)
     print("== A node killed (SIGKILL) while two work\n" + table(["measure", "value"], [
         ["ENGINE_NODE_TIMEOUT", f"{death['timeout_s']} s"],
         ["open instances the dead node owned", str(death["owned"])],
-        ["moved to the live node", str(death["moved"])],
+        ["of those, moved to the live node (the others had ended)", str(death["moved"])],
         ["kill -> taken over", f"{death['taken_over_s']:.1f} s"],
         ["kill -> every one of its instances stepped again", f"{death['running_again_s']:.1f} s"],
     ]) + "\n", flush=True)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "nodes-last-run.json").write_text(json.dumps({
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"), "chains": args.chains, "links": args.links,
-        "steps_per_second": {count: figures[count].values for count in counts}, "takeover": death}, indent=2))
-    return 0
+    return death
 
 
 if __name__ == "__main__":
