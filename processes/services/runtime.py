@@ -168,7 +168,7 @@ def lock_instance(instance_id: int, *, skip_locked: bool = False) -> ProcessInst
 
 def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engine.Step:
     """Hand ``event`` to the engine for a locked ``instance`` and apply the outcome."""
-    if instance.owner == IMPORT_STORAGE_ID:  # imported, not handed to a node yet (conversion.py)
+    if instance.owner == IMPORT_STORAGE_ID:  # imported, not handed to a node yet (services/conversion)
         raise Conflict("This instance was imported and waits to be handed to an engine node (flow_admin transfer).")
     now = timezone.now()
     process = compiled_process(instance.definition_id)

@@ -297,15 +297,17 @@ def test_the_commands_write_a_private_file_and_a_log_then_import_it(running, tmp
 
 def test_an_instance_that_cannot_be_written_is_left_out_and_logged_and_the_others_are_exported(
         running, tmp_path, monkeypatch):
+    from processes.services.conversion import export as exporting
+
     broken = running["timer"].pk
-    record = conversion._instance_record
+    record = exporting._instance_record
 
     def fails_for_one(instance, parts):
         if instance.pk == broken:
             raise ValueError("state unreadable")
         return record(instance, parts)
 
-    monkeypatch.setattr(conversion, "_instance_record", fails_for_one)
+    monkeypatch.setattr(exporting, "_instance_record", fails_for_one)
     path = tmp_path / "out.jsonl"
     err = io.StringIO()
     call_command("export_instances", str(path), stderr=err)
