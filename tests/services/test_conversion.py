@@ -319,3 +319,18 @@ def test_an_instance_that_cannot_be_written_is_left_out_and_logged_and_the_other
     assert last["instances"] == 9 and last["skipped"] == [{"id": broken, "reason": "ValueError: state unreadable"}]
     forget_everything()
     assert conversion.import_instances(path.open()).instances == 9  # the rest of the file is whole
+
+
+def test_the_export_reads_a_chunk_of_instances_in_a_fixed_number_of_queries(published):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(count: int) -> int:
+        ProcessInstance.objects.all().delete()
+        for _ in range(count):
+            launch("Form", {"who": "dave"})
+        with CaptureQueriesContext(connection) as captured:
+            export()
+        return len(captured)
+
+    assert queries_for(3) == queries_for(30)  # one query per part and chunk, never one per instance
