@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
@@ -5,6 +6,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from . import models
 from .models import DataSource, LicenseAllocation, Role, SecuritySpecification, ServerParameter, Skill, User, Workgroup
+from .parameters import parameter_problem
 
 
 @admin.register(User)
@@ -17,7 +19,25 @@ class UserAdmin(BaseUserAdmin):
     ]
 
 
-admin.site.register([Workgroup, Role, Skill, LicenseAllocation, SecuritySpecification, ServerParameter, DataSource])
+class ServerParameterForm(forms.ModelForm):
+    class Meta:
+        model = ServerParameter
+        fields = ["name", "value"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if problem := parameter_problem(cleaned.get("name") or "", cleaned.get("value") or ""):
+            raise forms.ValidationError(problem)
+        return cleaned
+
+
+@admin.register(ServerParameter)
+class ServerParameterAdmin(admin.ModelAdmin):
+    form = ServerParameterForm
+    list_display = ["name", "value"]
+
+
+admin.site.register([Workgroup, Role, Skill, LicenseAllocation, SecuritySpecification, DataSource])
 admin.site.register(models.CertificateAuthority)  # the CA bundle of HTTPS web services, applied on the next call
 
 

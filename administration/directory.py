@@ -20,7 +20,7 @@ from .models import (
     UserSkill,
     Workgroup,
 )
-from .parameters import forget_parameters
+from .parameters import forget_parameters, parameter_problem
 
 FORMAT = "ipa.directory/v1"
 TOP_KEYS = {"format", "licenses", "skills", "workgroups", "roles", "users", "security_specifications",
@@ -155,6 +155,9 @@ def check_directory(document: Any) -> list[DirectoryError]:
     parameters = document.get("server_parameters", {})
     if not isinstance(parameters, dict) or not all(isinstance(v, str) for v in parameters.values()):
         check.error("server_parameters", "must be an object from parameter name to text value")
+    elif problems := {n: p for n, v in parameters.items() if (p := parameter_problem(n, v))}:
+        for name, problem in problems.items():
+            check.error(f"server_parameters.{name}", problem)
     for i, entry in enumerate(document.get("data_sources") or []):
         path = f"data_sources[{i}]"
         check.keys(path, entry, {"name", "url"}, ("name", "url"))

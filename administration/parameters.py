@@ -16,6 +16,13 @@ DEFAULTS = {
     "ACD_MaxItemsPerAgent": "1",
     "ACD_OfferTimeoutSeconds": "60",
 }
+# Whole-number parameters with a floor: a lower value is refused where parameters are set (the
+# directory import, the admin), with the rule in the message.
+MINIMUMS = {
+    # The seed's threshold: instances a node owns before new ones go to the others. Below a
+    # thousand, balancing would shuffle work between nodes for no gain (docs/operations.md).
+    "PAS_LoadBalanceThreshold": 1000,
+}
 _CACHE_SECONDS = 2.0
 _cache: dict[str, str] = {}
 _loaded_at = 0.0
@@ -38,6 +45,20 @@ def integer_parameter(name: str) -> int:
 
 def boolean_parameter(name: str) -> bool:
     return server_parameter(name).strip().lower() in ("true", "1", "yes")
+
+
+def parameter_problem(name: str, value: str) -> str | None:
+    """Why ``value`` cannot be set for ``name`` (a sentence with the rule), or None when it can."""
+    if name not in MINIMUMS:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < MINIMUMS[name]:
+        return (f"{name} must be a whole number of at least {MINIMUMS[name]} "
+                f"(default {DEFAULTS[name]}); {value!r} is refused.")
+    return None
 
 
 def forget_parameters() -> None:

@@ -13,6 +13,9 @@ INSTANCE_STATUSES = [
 ]
 ENDED_STATUSES = ("completed", "cancelled")
 OPEN_STATUSES = ("running", "waiting", "error", "restored_in_error")  # not ended: owned by a node, counted, cancellable
+# The storage id that ``import_instances`` loads instances under (the seed's PFCT storage id):
+# no node ever has it, so they wait, untouched by any engine, until ``flow_admin transfer``.
+IMPORT_STORAGE_ID = "import"
 
 
 class ProcessDefinition(models.Model):
@@ -187,3 +190,32 @@ class ExternalCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.token} of instance {self.instance_id} ({self.status})"
+
+
+class InstanceImport(models.Model):
+    """One run of ``import_instances``: a batch that ``import_instances --back-out`` removes whole."""
+
+    file = models.CharField(max_length=500)
+    format = models.CharField(max_length=40)
+    exported_at = models.CharField(max_length=40, blank=True)  # as the file's header says
+    imported_at = models.DateTimeField(auto_now_add=True)
+    counts = models.JSONField(default=dict, blank=True)  # rows created, by kind
+    created_definitions = models.JSONField(default=list, blank=True)  # ids this batch added (not reused ones)
+    backed_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"import batch {self.pk} ({self.file})"
+
+
+class ImportedInstance(models.Model):
+    """Which batch brought an instance, and its id in the installation it came from."""
+
+    batch = models.ForeignKey(InstanceImport, on_delete=models.CASCADE, related_name="instances")
+    instance = models.OneToOneField(ProcessInstance, on_delete=models.CASCADE, related_name="imported_from")
+    source_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]

@@ -49,14 +49,27 @@ def test_nodes_lists_each_node_with_its_state_heartbeat_and_instances_per_status
     failing = owned(admin, "n2")
     ProcessInstance.objects.filter(pk=failing[0].pk).update(status="error")
     lines = flow_admin("nodes")
-    assert lines[0].split() == ["storage", "id", "host", "pid", "state", "last", "heartbeat", "running", "waiting",
-                                "error", "restored_in_error"]
+    assert lines[0].split() == ["storage", "id", "host", "pid", "state", "last", "heartbeat", "load", "running",
+                                "waiting", "error", "restored_in_error"]
     assert set(lines[1]) == {"-", " "}
-    rows = {line.split()[0]: line for line in lines[2:]}
+    rows = {line.split()[0]: line for line in lines[2:-1]}
     assert set(rows) == {"n1", "n2", "n3"}
     assert " live " in rows["n1"] and rows["n1"].split()[-4:] == ["0", "2", "0", "0"]
     assert " dead " in rows["n2"] and "(90s ago)" in rows["n2"] and rows["n2"].split()[-4:] == ["0", "0", "1", "0"]
     assert " stopped " in rows["n3"]
+    assert rows["n1"].split()[-5] == "2" and rows["n2"].split()[-5] == "1"  # the load: running, waiting, error
+    assert lines[-1].startswith("Load balance threshold (PAS_LoadBalanceThreshold): 5000.")
+
+
+def test_nodes_marks_a_node_over_the_load_balance_threshold(admin, monkeypatch):
+    from processes.management.commands import flow_admin as command
+
+    monkeypatch.setattr(command, "integer_parameter", lambda name: 1)  # the rule keeps the real one >= 1000
+    node("n1")
+    owned(admin, "n1", 2)
+    lines = flow_admin("nodes")
+    assert lines[2].split()[-5:-4] == ["(over)"] and lines[2].split()[-6] == "2"
+    assert "threshold (PAS_LoadBalanceThreshold): 1." in lines[-1]
 
 
 def test_nodes_says_so_when_no_node_has_registered(db):

@@ -19,9 +19,9 @@ from administration.models import User, Workgroup
 from processes import engine
 from processes.engine import values as value_types
 from processes.errors import Conflict, FormInvalid, NotFound
-from processes.models import ProcessInstance
+from processes.models import HistoryEntry, ProcessInstance
 from processes.queries import HotQuery
-from processes.services import runtime
+from processes.services import nodes, runtime
 from processes.services.forms import clean_values, is_blank
 from workitems import delivery, routing
 from workitems.forms import form_fields, work_item_definition
@@ -318,7 +318,46 @@ def _close(items, status: str, plan: runtime.StepPlan) -> None:
     routing.items_left_agents([(user_id, workgroup_id, before) for _, user_id, workgroup_id, before in closing])
 
 
+# ------------------------------------------------------------------- the seed's restore rules
+
+
+def restore_work_items(instance_ids: list[int], reason: str) -> int:
+    """Open items of restored instances (a takeover, a restart, a move): the seed's restore rules.
+
+    A direct item picked up (processing or held) comes back ``held`` for the same person; a
+    workgroup's item picked up goes back to its workgroup's queue (``queued``: the ACD offers it
+    again; the values saved in it stay); an offered item is offered again (its offer time starts
+    over). Each change is written in the instance's history in words, and pushed after commit.
+    Runs inside the caller's transaction; returns how many items changed.
+    """
+    now, changed = timezone.now(), 0
+    for start in range(0, len(instance_ids), 500):
+        items = (WorkItem.objects.select_for_update(of=("self",)).select_related("user", "workgroup")
+                 .filter(instance_id__in=instance_ids[start:start + 500], status__in=("offered", "processing", "held"))
+                 .order_by("pk"))
+        history = []
+        for item in items:
+            previous, who = item.user_id, item.user.username if item.user else "nobody"
+            if item.status == "offered":
+                item.offered_at, what = now, f"was offered again to {who}"
+            elif item.workgroup_id is not None:
+                item.user, item.status, item.offered_at = None, "queued", None
+                what = f"went back to the {item.workgroup.name} queue from {who}, with its saved values"
+            elif item.status == "processing":
+                item.status, what = "held", f"is held for {who}: open it from My Work Items to carry on"
+            else:
+                continue  # held for its person already
+            item.save(update_fields=["user", "status", "offered_at", "updated_at"])
+            delivery.work_item_changed(item, previous)
+            history.append(HistoryEntry(instance_id=item.instance_id, at=now, what="work_item_restored",
+                                        detail=f"Work item {item.name} {what} ({reason})."[:500]))
+            changed += 1
+        HistoryEntry.objects.bulk_create(history)
+    return changed
+
+
 def register() -> None:
+    nodes.register_restore_hook(restore_work_items)
     runtime.register_effect(engine.SendWorkItem, send_work_item)
     runtime.register_effect(engine.WithdrawWorkItem, withdraw_work_item)
     runtime.register_end_hook(cancel_open_work_items)

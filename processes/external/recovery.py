@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from processes.models import ExternalCall, HistoryEntry, ProcessInstance
+from processes.models import IMPORT_STORAGE_ID, ExternalCall, HistoryEntry, ProcessInstance
 from processes.services import runtime
 
 from .runner import describe, dispatch_call, external_waits, process_identity
@@ -37,6 +37,7 @@ def redispatch_stalled_calls() -> int:
     now = timezone.now()
     cutoff = now - timedelta(seconds=getattr(settings, "EXTERNAL_CALL_REDISPATCH_SECONDS", 60))
     stalled = list(ExternalCall.objects.filter(status="pending", dispatched_at__lte=cutoff)
+                   .exclude(instance__owner=IMPORT_STORAGE_ID)  # imported, waiting for a node
                    .order_by("dispatched_at").values_list("pk", flat=True)[:200])
     if not stalled:
         return 0

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,13 +32,37 @@ from django.utils import timezone
 from administration.parameters import boolean_parameter, integer_parameter
 from processes.errors import Conflict, LaunchBlocked, NotFound, ServiceError
 from processes.external import recovery
-from processes.models import OPEN_STATUSES, EngineNode, ProcessInstance
+from processes.models import IMPORT_STORAGE_ID, OPEN_STATUSES, EngineNode, ProcessInstance
 from processes.services import runtime
 
 log = logging.getLogger("ipa.engine.nodes")
 
 LOAD_STATUSES = ("running", "waiting", "error")  # what a node's load counts
 LAUNCH_VIEW_SECONDS = 1.0  # how long a launch trusts the node list it read
+
+
+RestoreHook = Callable[[list[int], str], None]
+_restore_hooks: list[RestoreHook] = []
+
+
+def register_restore_hook(hook: RestoreHook) -> None:
+    """``hook(instance_ids, reason)`` runs, in the transaction, when instances are restored: taken over
+    from a dead node, handed over from ``import``, or owned by a node that starts again (work items
+    register the seed's restore rules here)."""
+    _restore_hooks.append(hook)
+
+
+def _restore(instance_ids: list[int], reason: str) -> None:
+    if instance_ids:
+        for hook in _restore_hooks:
+            hook(instance_ids, reason)
+
+
+def _open_ids(owner: str, instance_ids: list[int] | None = None) -> list[int]:
+    instances = ProcessInstance.objects.filter(owner=owner, status__in=OPEN_STATUSES)
+    if instance_ids is not None:
+        instances = instances.filter(pk__in=instance_ids)
+    return list(instances.order_by("pk").values_list("pk", flat=True))
 
 
 def node_timeout() -> timedelta:
@@ -63,13 +88,23 @@ def node_state(node: EngineNode, now: datetime) -> str:
 
 
 def register_node(storage_id: str | None = None) -> EngineNode:
-    """Record that this process now runs the engine as ``storage_id`` (default: this node's)."""
+    """Record that this process now runs the engine as ``storage_id`` (default: this node's).
+
+    A node that ran before under this storage id has restarted: what it still owns is restored.
+    """
+    storage_id = storage_id or runtime.node_storage_id()
+    if storage_id == IMPORT_STORAGE_ID:
+        raise ServiceError(f"The storage id {IMPORT_STORAGE_ID!r} is reserved for imported instances; "
+                           "give this node another ENGINE_STORAGE_ID.")
     now = timezone.now()
-    node, _ = EngineNode.objects.update_or_create(
-        storage_id=storage_id or runtime.node_storage_id(),
-        defaults={"hostname": socket.gethostname(), "pid": os.getpid(), "started_at": now,
-                  "heartbeat_at": now, "stopped_at": None, "taken_over_by": ""},
-    )
+    with transaction.atomic():
+        node, created = EngineNode.objects.update_or_create(
+            storage_id=storage_id,
+            defaults={"hostname": socket.gethostname(), "pid": os.getpid(), "started_at": now,
+                      "heartbeat_at": now, "stopped_at": None, "taken_over_by": ""},
+        )
+        if not created and _restore_hooks:
+            _restore(_open_ids(storage_id), f"engine node {storage_id} restarted")
     return node
 
 
@@ -290,6 +325,7 @@ def take_over(storage_id: str) -> Handover | None:
             node.save(update_fields=["restoring_until"])
             return None
         restored = _restore_external_waits(storage_id, now)
+        _restore(_open_ids(storage_id), f"engine node {storage_id} stopped responding")
         moved = _hand_out(storage_id, loads)
         node.stopped_at, node.taken_over_by, node.restoring_until = now, runtime.node_storage_id(), None
         node.save(update_fields=["stopped_at", "taken_over_by", "restoring_until"])
@@ -348,17 +384,24 @@ def _restore_external_waits(source: str, now: datetime, instance_ids: list[int] 
 def transfer_instances(source: str, target: str, instance_ids: list[int] | None = None) -> Handover:
     """Move open instances from ``source`` to the live node ``target`` by hand (``flow_admin transfer``).
 
-    From a dead node this restores in-flight external actions in error, as a takeover would.
+    ``target`` ``any``: each to the least-loaded live node. From a dead node this restores in-flight
+    external actions in error, as a takeover would; from a dead node or from ``import`` the
+    restore hooks run (work items come back as the seed's restore rules say).
     """
     if source == target:
         raise ServiceError("The source and the target are the same storage id.")
     now = timezone.now()
     known = {node.storage_id: node for node in EngineNode.objects.all()}
-    if target not in known:
+    if target == "any":
+        if not (loads := _read_nodes(now).loads):
+            raise Conflict("No engine node is live; start one, then transfer.")
+    elif target not in known:
         names = ", ".join(known) or "none"
         raise NotFound(f"No engine node has registered with storage id {target!r} (known: {names}).")
-    if (state := node_state(known[target], now)) != "live":
+    elif (state := node_state(known[target], now)) != "live":
         raise Conflict(f"Engine node {target!r} is {state}; move instances only to a live node.")
+    else:
+        loads = {target: 0}
     with transaction.atomic():
         if instance_ids is not None:
             found = set(ProcessInstance.objects.filter(pk__in=instance_ids, owner=source, status__in=OPEN_STATUSES)
@@ -368,7 +411,10 @@ def transfer_instances(source: str, target: str, instance_ids: list[int] | None 
         restored = []
         if source in known and node_state(known[source], now) == "dead":
             restored = _restore_external_waits(source, now, instance_ids)
-        moved = _hand_out(source, {target: 0}, instance_ids)
+            _restore(_open_ids(source, instance_ids), f"engine node {source} stopped responding")
+        elif source == IMPORT_STORAGE_ID:
+            _restore(_open_ids(source, instance_ids), "the instance was moved here from another installation")
+        moved = _hand_out(source, loads, instance_ids)
     forget_nodes()
     return Handover(source, moved, restored)
 
@@ -408,7 +454,7 @@ def orphan_reports() -> list[NodeReport]:
     reports = []
     for owner in sorted(counts):
         node = nodes.get(owner)
-        state = node_state(node, now) if node else "unknown"
+        state = node_state(node, now) if node else "imported" if owner == IMPORT_STORAGE_ID else "unknown"
         if state != "live":
             reports.append(NodeReport(owner, node, state, counts[owner]))
     return reports

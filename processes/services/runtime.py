@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from administration.parameters import integer_parameter
 from processes import engine
-from processes.models import HistoryEntry, PendingEvent, ProcessInstance
+from processes.errors import Conflict
+from processes.models import IMPORT_STORAGE_ID, HistoryEntry, PendingEvent, ProcessInstance
 from processes.queries import HotQuery
 from processes.services.definitions import compiled_process
 
@@ -127,6 +128,8 @@ def lock_instance(instance_id: int, *, skip_locked: bool = False) -> ProcessInst
 
 def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engine.Step:
     """Hand ``event`` to the engine for a locked ``instance`` and apply the outcome."""
+    if instance.owner == IMPORT_STORAGE_ID:  # imported, not handed to a node yet (services/conversion)
+        raise Conflict("This instance was imported and waits to be handed to an engine node (flow_admin transfer).")
     now = timezone.now()
     process = compiled_process(instance.definition_id)
     context = engine_context(instance, now)
@@ -230,8 +233,8 @@ def process_pending_event(event_id: int, *, skip_locked: bool = False) -> bool:
                 detail=f"{event.kind} {event.token} arrived after the instance ended".strip(),
             )
             return True
-        if instance.status not in ("running", "waiting"):
-            return False  # in error: the event waits until a supervisor retries or skips
+        if instance.status not in ("running", "waiting") or instance.owner == IMPORT_STORAGE_ID:
+            return False  # in error, or imported and not handed to a node: the event waits
         try:
             with transaction.atomic():
                 run_step(instance, engine_event(event))
@@ -256,7 +259,7 @@ def run_due_events(limit: int = 500) -> int:
     """Deliver every due event of instances that can take one; returns how many were consumed."""
     due = list(
         PendingEvent.objects.filter(due_at__lte=timezone.now(), instance__status__in=("running", "waiting"))
-        .order_by("due_at", "id")
+        .exclude(instance__owner=IMPORT_STORAGE_ID).order_by("due_at", "id")
         .values_list("id", flat=True)[:limit]
     )
     return sum(process_pending_event(event_id, skip_locked=True) for event_id in due)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.paginator import EmptyPage, Paginator
 from django.utils import timezone
 
+from administration.parameters import integer_parameter
 from processes.errors import ServiceError
 from processes.models import INSTANCE_STATUSES, OPEN_STATUSES
 from processes.services import nodes
@@ -32,6 +33,11 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} ({int((now - moment).total_seconds())}s ago)"
 
 
+def load_cell(load: int, threshold: int) -> str:
+    """A node's load (open instances that count: running, waiting, error), marked when over the threshold."""
+    return f"{load} (over)" if load > threshold else str(load)
+
+
 class Command(BaseCommand):
     help = "Engine nodes (storage ids), the instances each owns, orphaned instances, and transfers between nodes."
 
@@ -44,10 +50,15 @@ class Command(BaseCommand):
         listing.add_argument("--page", type=int, default=1)
         listing.add_argument("--page-size", type=int, default=50)
         commands.add_parser("orphans", help="open instances owned by storage ids with no live node")
-        transfer = commands.add_parser("transfer", help="move open instances from one storage id to a live node")
-        transfer.add_argument("--from", dest="source", required=True, help="storage id that owns them now")
-        transfer.add_argument("--to", dest="target", required=True, help="storage id of a live node")
-        which = transfer.add_mutually_exclusive_group(required=True)
+        transfer = commands.add_parser(
+            "transfer", help="move open instances from one storage id to a live node",
+            description="transfer SOURCE TARGET moves all of SOURCE's open instances (as --all); "
+                        "TARGET any: each to the least-loaded live node. SOURCE import: imported instances.")
+        transfer.add_argument("source_id", nargs="?", metavar="SOURCE", help="storage id that owns them now")
+        transfer.add_argument("target_id", nargs="?", metavar="TARGET", help="storage id of a live node, or any")
+        transfer.add_argument("--from", dest="source", help="storage id that owns them now")
+        transfer.add_argument("--to", dest="target", help="storage id of a live node, or any")
+        which = transfer.add_mutually_exclusive_group()
         which.add_argument("--all", action="store_true", help="every open instance of --from")
         which.add_argument("--instance", type=int, nargs="+", dest="instances", metavar="N", help="instance ids")
         commands.add_parser("takeover", help="take over from dead nodes now (the sweep does it too)")
@@ -63,9 +74,14 @@ class Command(BaseCommand):
         if not reports:
             self.stdout.write("No engine node has registered yet.")
             return
+        threshold = integer_parameter("PAS_LoadBalanceThreshold")
         rows = [(r.storage_id, r.node.hostname, r.node.pid, r.state, ago(r.node.heartbeat_at, now),
+                 load_cell(sum(r.owned[status] for status in nodes.LOAD_STATUSES), threshold),
                  *(r.owned[status] for status in OPEN_STATUSES)) for r in reports if r.node]
-        self.stdout.write(table(["storage id", "host", "pid", "state", "last heartbeat", *OPEN_STATUSES], rows))
+        self.stdout.write(table(["storage id", "host", "pid", "state", "last heartbeat", "load", *OPEN_STATUSES],
+                                rows))
+        self.stdout.write(f"Load balance threshold (PAS_LoadBalanceThreshold): {threshold}. New instances go to the "
+                          "least-loaded live node; one over the threshold gets none while another is under it.")
 
     def do_instances(self, owner: str, status: str | None, page: int, page_size: int, **options) -> None:
         if page_size < 1:
@@ -94,9 +110,18 @@ class Command(BaseCommand):
         self.stdout.write(f"{total} orphaned instances. List them with: flow_admin instances --owner ID; "
                           "move them with: flow_admin transfer --from ID --to LIVE_ID --all")
 
-    def do_transfer(self, source: str, target: str, instances: list[int] | None, **options) -> None:
+    def do_transfer(self, source: str | None, target: str | None, source_id: str | None, target_id: str | None,
+                    instances: list[int] | None, all: bool, **options) -> None:
+        source, target = source or source_id, target or target_id
+        if not source or not target:
+            raise CommandError("Name the source and the target: transfer SOURCE TARGET, or --from A --to B.")
+        if not (all or instances or source_id):
+            raise CommandError("one of the arguments --all --instance is required "
+                               "(or: transfer SOURCE TARGET, which moves all)")
         handover = nodes.transfer_instances(source, target, instances)
-        self.stdout.write(f"Moved {handover.total} instances from {source} to {target}.")
+        shares = ", ".join(f"{count} to {node}" for node, count in sorted(handover.moved.items()))
+        self.stdout.write(f"Moved {handover.total} instances from {source} to {target}"
+                          f"{f' ({shares})' if target == 'any' and shares else ''}.")
         if handover.restored_in_error:
             ids = ", ".join(map(str, handover.restored_in_error))
             self.stdout.write(f"Restored in error (an external action was in flight on {source}): {ids}")
