@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class MonitorConfig(AppConfig):
     name = "monitor"
     verbose_name = "Process monitor"
+
+    def ready(self) -> None:
+        from monitor import delivery
+        from processes.services import runtime
+
+        runtime.register_after_step(delivery.instance_changed)

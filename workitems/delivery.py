@@ -142,6 +142,11 @@ def serve_sockets_from(loop: asyncio.AbstractEventLoop) -> None:
     _socket_loop = loop
 
 
+def sending_loop() -> asyncio.AbstractEventLoop:
+    """The loop to send channel layer messages from (the monitor's pushes use it too)."""
+    return _sending_loop()
+
+
 def _sending_loop() -> asyncio.AbstractEventLoop:
     loop = _socket_loop
     if loop is not None and loop.is_running() and not _runs_here(loop):

@@ -12,7 +12,7 @@ from administration import policy
 from administration.models import User
 from processes import engine
 from processes.errors import Conflict, NotFound
-from processes.models import PendingEvent, ProcessInstance, RelatedInteraction
+from processes.models import HistoryEntry, PendingEvent, ProcessInstance, RelatedInteraction
 from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
 from processes.services.forms import clean_values
@@ -94,14 +94,21 @@ def _locked_manageable(user: User, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def cancel_instance(user: User, instance_id: int) -> ProcessInstance:
+def cancel_instance(user: User, instance_id: int, *, comment: str = "") -> ProcessInstance:
     with transaction.atomic():
         instance = _locked_manageable(user, instance_id)
         if instance.has_ended:
             raise Conflict(f"The instance is already {instance.status}.")
-        cancel_locked_instance(instance, runtime.StepPlan(instance=instance, now=timezone.now(),
-                                                          actor=user.username))
+        plan = runtime.StepPlan(instance=instance, now=timezone.now(), actor=user.username)
+        _record_comment(plan, "cancelled", comment)
+        cancel_locked_instance(instance, plan)
     return instance
+
+
+def _record_comment(plan: runtime.StepPlan, verb: str, comment: str) -> None:
+    """Why a person repaired an instance, in its history beside who did it (``comment``)."""
+    if comment.strip():
+        plan.record("comment", f"{verb}: {comment.strip()}")
 
 
 def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan, *, tell_parent: bool = True) -> None:
@@ -125,19 +132,22 @@ def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan, *,
         cancel_locked_instance(child, child_plan, tell_parent=False)
 
 
-def retry_instance(user: User, instance_id: int) -> ProcessInstance:
-    return _resume_after_failure(user, instance_id, engine.Retry(), "retried")
+def retry_instance(user: User, instance_id: int, *, comment: str = "") -> ProcessInstance:
+    return _resume_after_failure(user, instance_id, engine.Retry(), "retried", comment)
 
 
-def skip_instance(user: User, instance_id: int) -> ProcessInstance:
-    return _resume_after_failure(user, instance_id, engine.Skip(), "skipped")
+def skip_instance(user: User, instance_id: int, *, comment: str = "") -> ProcessInstance:
+    return _resume_after_failure(user, instance_id, engine.Skip(), "skipped", comment)
 
 
-def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str) -> ProcessInstance:
+def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str, comment: str = "") -> ProcessInstance:
     with transaction.atomic():
         instance = _locked_manageable(user, instance_id)
         if instance.status not in MANAGEABLE_STATUSES:
             raise Conflict(f"Only an instance in error can be {verb}; this one is {instance.status}.")
+        if comment.strip():
+            HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="comment",
+                                        detail=f"{verb}: {comment.strip()}"[:500], user=user.username)
         runtime.run_step(instance, event, actor=user.username)
     return instance
 

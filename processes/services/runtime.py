@@ -56,6 +56,7 @@ EffectApplier = Callable[[ProcessInstance, Any, StepPlan], None]
 _appliers: dict[type, EffectApplier] = {}
 _end_hooks: list[Callable[[ProcessInstance, StepPlan], None]] = []
 _sweep_hooks: list[Callable[[], None]] = []
+_after_step_hooks: list[Callable[[int], None]] = []
 
 
 def register_effect(effect_type: type, applier: EffectApplier) -> None:
@@ -70,6 +71,11 @@ def register_end_hook(hook: Callable[[ProcessInstance, StepPlan], None]) -> None
 
 def register_sweep_hook(hook: Callable[[], None]) -> None:
     _sweep_hooks.append(hook)
+
+
+def register_after_step(hook: Callable[[int], None]) -> None:
+    """Called with an instance's id after a transaction that changed its row has committed."""
+    _after_step_hooks.append(hook)
 
 
 def end_hooks() -> list[Callable[[ProcessInstance, StepPlan], None]]:
@@ -210,6 +216,13 @@ def save_plan(plan: StepPlan) -> None:
             plan.after_commit.append(lambda: dispatch_events(due_now))
     for callback in plan.after_commit:
         transaction.on_commit(callback)
+    instance_changed(plan.instance.pk)
+
+
+def instance_changed(instance_id: int) -> None:
+    """Tell the after-step hooks (the monitor) once the current transaction commits."""
+    for hook in _after_step_hooks:
+        transaction.on_commit(lambda hook=hook: hook(instance_id), robust=True)
 
 
 def notify_parent(instance: ProcessInstance, plan: StepPlan) -> None:
@@ -295,6 +308,7 @@ def park_in_error(instance: ProcessInstance, message: str) -> None:
     instance.error = message
     instance.save(update_fields=["status", "error", "updated_at"])
     HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="error", detail=message[:500])
+    instance_changed(instance.pk)
 
 
 def run_due_events(limit: int = 500) -> int:

@@ -1,0 +1,208 @@
+"""What supervisors do in the Process Monitor: filter, watch, save filters, repair.
+
+Rows are what ``GET /api/instances/`` lists, plus who or which workgroup the instance
+waits on and when it entered its current state. They name states, work items, people and
+workgroups, never a variable's value, so the security specifications have nothing to mask
+in them; the details page reads variables through ``processes.services.instances``, which
+asks the policy. Repairs call the same services as the pages and the API.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from administration import policy
+from administration.models import User
+from administration.parameters import integer_parameter
+from monitor.filters import Filter, Row, parse_filter
+from monitor.models import SavedFilter
+from processes.errors import NotFound, ServiceError
+from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
+from processes.services import instances
+from workitems.models import OPEN_STATUSES, WorkItem
+
+CAP_PARAMETER = "PAS Maximum Monitored Flows"
+CAP_MINIMUM = 100
+ROW_FIELDS = ("id", "process_name", "definition__version", "status", "current_state", "waiting_on",
+              "waiting_detail", "error", "started_by__username", "started_at", "updated_at", "ended_at",
+              "is_test", "parent_id", "depth")
+
+
+class TooBroad(ServiceError):
+    """A filter (or a subscription that grew) matches more instances than the monitor may watch."""
+
+    def __init__(self, count: int, cap: int) -> None:
+        super().__init__(
+            f"This filter matches {count} instances, more than the {cap} the monitor watches at once "
+            f"({CAP_PARAMETER}). Narrow it: choose a process, a status or a state, or a shorter period."
+        )
+        self.count = count
+        self.cap = cap
+
+
+def monitor_cap() -> int:
+    """``PAS Maximum Monitored Flows``, read live (default 5,000, never below 100: the seed)."""
+    return max(CAP_MINIMUM, integer_parameter(CAP_PARAMETER))
+
+
+# ------------------------------------------------------------------------- filtering
+
+
+def filtered_instances(user: User, f: Filter, now: datetime | None = None) -> QuerySet[ProcessInstance]:
+    """The instances ``user`` may see that ``f`` matches: ``filters.matches`` as a query."""
+    found = instances.visible_instances(user)
+    exact = {"process_name": f.process, "definition__version": f.version, "current_state": f.state,
+             "waiting_on": f.waiting_on, "started_by__username": f.started_by}
+    found = found.filter(**{key: value for key, value in exact.items() if value not in ("", None)})
+    if f.status:
+        found = found.filter(status__in=f.status)
+    if f.started_after is not None:
+        found = found.filter(started_at__gte=f.started_after)
+    if f.started_before is not None:
+        found = found.filter(started_at__lt=f.started_before)
+    if f.waiting_longer_than is not None:
+        found = found.filter(updated_at__lte=(now or timezone.now()) - timezone.timedelta(
+            minutes=f.waiting_longer_than))
+    if f.error:
+        found = found.filter(error__icontains=f.error)
+    open_items = WorkItem.objects.filter(instance=OuterRef("pk"), status__in=OPEN_STATUSES)
+    if f.waiting_user:
+        found = found.filter(Exists(open_items.filter(user__username=f.waiting_user)))
+    if f.waiting_workgroup:
+        found = found.filter(Exists(open_items.filter(workgroup__name=f.waiting_workgroup)))
+    if f.q:
+        by_reference = Exists(RelatedInteraction.objects.filter(instance=OuterRef("pk"),
+                                                                reference__icontains=f.q.strip()))
+        found = found.filter(Q(pk=f.q_id) | by_reference if f.q_id is not None else by_reference)
+    return found
+
+
+def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
+    """Every row ``f`` matches, newest first; ``TooBroad`` past the cap, ``NotAllowed`` without the license."""
+    policy.require_monitor(user)
+    cap = monitor_cap()
+    found = filtered_instances(user, f)
+    # One row past the cap says "too many" without counting every match of a broad filter.
+    rows = list(found.order_by("-started_at", "-id").values(*ROW_FIELDS)[: cap + 1])
+    if len(rows) > cap:
+        raise TooBroad(found.count(), cap)
+    return serialize_rows(rows)
+
+
+def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | None:
+    """An instance as matching reads it and as a row shows it (None: gone, or not the user's to see)."""
+    values = instances.visible_instances(user).filter(pk=instance_id).values(*ROW_FIELDS).first()
+    if values is None:
+        return None
+    shown = serialize_rows([values])[0]
+    references = tuple(RelatedInteraction.objects.filter(instance_id=instance_id)
+                       .values_list("reference", flat=True))
+    row = Row(
+        id=values["id"], process=values["process_name"], version=values["definition__version"],
+        status=values["status"], state=values["current_state"], waiting_on=values["waiting_on"],
+        started_by=values["started_by__username"] or "", started_at=values["started_at"],
+        updated_at=values["updated_at"], error=values["error"],
+        waiting_users=tuple(shown["waiting_users"]), waiting_workgroups=tuple(shown["waiting_workgroups"]),
+        references=references,
+    )
+    return row, shown
+
+
+def serialize_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as the socket and the page show them (two more queries, whatever the number of rows)."""
+    ids = [row["id"] for row in rows]
+    people = _open_work_item_people(ids)
+    entered = _state_entered_at(ids)
+    return [
+        {
+            "id": row["id"],
+            "process": row["process_name"],
+            "version": row["definition__version"],
+            "status": row["status"],
+            "state": row["current_state"],
+            "waiting_on": row["waiting_on"],
+            "waiting_detail": row["waiting_detail"],
+            "waiting_users": sorted(people[row["id"]][0]),
+            "waiting_workgroups": sorted(people[row["id"]][1]),
+            "error": row["error"],
+            "started_by": row["started_by__username"],
+            "started_at": _iso(row["started_at"]),
+            "updated_at": _iso(row["updated_at"]),
+            "ended_at": _iso(row["ended_at"]),
+            "state_since": _iso(entered.get(row["id"])),
+            "is_test": row["is_test"],
+            "parent": row["parent_id"],
+            "depth": row["depth"],
+        }
+        for row in rows
+    ]
+
+
+def _open_work_item_people(ids: Iterable[int]) -> dict[int, tuple[set[str], set[str]]]:
+    people: dict[int, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    open_items = (WorkItem.objects.filter(instance_id__in=list(ids), status__in=OPEN_STATUSES)
+                  .values_list("instance_id", "user__username", "workgroup__name"))
+    for instance_id, username, workgroup in open_items:
+        if username:
+            people[instance_id][0].add(username)
+        if workgroup:
+            people[instance_id][1].add(workgroup)
+    return people
+
+
+def _state_entered_at(ids: Iterable[int]) -> dict[int, datetime]:
+    entries = (HistoryEntry.objects.filter(instance_id__in=list(ids), what="state_entered")
+               .values("instance_id").annotate(at=Max("at")).values_list("instance_id", "at"))
+    return dict(entries)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+# ---------------------------------------------------------------------- saved filters
+
+
+def saved_filters(user: User) -> list[SavedFilter]:
+    policy.require_monitor(user)
+    return list(SavedFilter.objects.filter(user=user))
+
+
+def save_filter(user: User, name: str, data: dict[str, Any]) -> SavedFilter:
+    """Create or replace the user's filter called ``name`` (``FilterInvalid`` for a bad key)."""
+    policy.require_monitor(user)
+    name = (name or "").strip()[:100]
+    if not name:
+        raise ServiceError("A filter needs a name.")
+    f = parse_filter(data)
+    saved, _ = SavedFilter.objects.update_or_create(user=user, name=name, defaults={"filter": f.as_dict()})
+    return saved
+
+
+def delete_filter(user: User, filter_id: int) -> None:
+    policy.require_monitor(user)
+    deleted, _ = SavedFilter.objects.filter(user=user, pk=filter_id).delete()
+    if not deleted:
+        raise NotFound("No such filter.")
+
+
+# --------------------------------------------------------------------------- repairs
+
+REPAIRS = {
+    "cancel": instances.cancel_instance,
+    "retry": instances.retry_instance,
+    "skip": instances.skip_instance,
+}
+
+
+def repair(user: User, instance_id: int, action: str, comment: str = "") -> ProcessInstance:
+    """Cancel, retry or skip from the monitor: the same services as the pages and the API."""
+    policy.require_monitor(user)
+    instances.visible_instance(user, instance_id)  # 404 before 403 for what the user cannot see
+    return REPAIRS[action](user, instance_id, comment=comment)
