@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("workitems.urls")),  # the work item client's pages
     path("", include("processes.urls")),
+    path("", include("monitor.urls")),
 ]

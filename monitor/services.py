@@ -9,6 +9,7 @@ asks the policy. Repairs call the same services as the pages and the API.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,6 +23,7 @@ from administration.models import User
 from administration.parameters import integer_parameter
 from monitor.filters import Filter, Row, parse_filter
 from monitor.models import SavedFilter
+from monitor.timeline import Entry, timeline
 from processes.errors import NotFound, ServiceError
 from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
 from processes.services import instances
@@ -194,6 +196,11 @@ def delete_filter(user: User, filter_id: int) -> None:
 
 # --------------------------------------------------------------------------- repairs
 
+REPAIR_DONE = {
+    "cancel": "Instance cancelled.",
+    "retry": "The failed action runs again.",
+    "skip": "The failed action was skipped.",
+}
 REPAIRS = {
     "cancel": instances.cancel_instance,
     "retry": instances.retry_instance,
@@ -206,3 +213,43 @@ def repair(user: User, instance_id: int, action: str, comment: str = "") -> Proc
     policy.require_monitor(user)
     instances.visible_instance(user, instance_id)  # 404 before 403 for what the user cannot see
     return REPAIRS[action](user, instance_id, comment=comment)
+
+
+# --------------------------------------------------------------------------- details
+
+
+def instance_details(user: User, instance_id: int) -> dict[str, Any]:
+    """What the details page shows: the variables the user may see, the timeline in words,
+    work items with their people, parent, subprocesses and related interactions."""
+    policy.require_monitor(user)
+    instance = instances.visible_instance(user, instance_id)
+    instance = (ProcessInstance.objects.select_related("definition", "started_by", "parent")
+                .get(pk=instance.pk))
+    items = list(WorkItem.objects.filter(instance=instance).select_related("user", "workgroup").order_by("id"))
+    recipients: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        recipients[item.name].append(f"workgroup {item.workgroup.name}" if item.workgroup_id
+                                     else item.user.username if item.user_id else "nobody")
+    entries = [Entry(e.at, e.what, e.detail, e.user) for e in instance.history.order_by("id")]
+    children = list(instances.visible_instances(user).filter(parent=instance).order_by("id")
+                    .values("id", "process_name", "status"))
+    return {
+        "instance": instance,
+        "variables": [(name, shown_value(value))
+                      for name, value in instances.instance_variables(user, instance).items()],
+        "timeline": list(reversed(timeline(entries, recipients))),
+        "work_items": items,
+        "children": children,
+        "interactions": list(instance.related_interactions.select_related("created_by")),
+        "retryable": instance.status in instances.MANAGEABLE_STATUSES,
+    }
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)

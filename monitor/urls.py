@@ -1,0 +1,18 @@
+"""The Process Monitor's pages (its socket is /ws/monitor/, routed in ipa_portal.routing)."""
+
+from django.urls import path
+
+from monitor import services, views
+
+app_name = "monitor"
+
+urlpatterns = [
+    path("monitor/", views.monitor_page, name="monitor"),
+    path("monitor/filters", views.save_filter, name="save-filter"),
+    path("monitor/filters/<int:pk>/delete", views.delete_filter, name="delete-filter"),
+    path("monitor/instances/<int:pk>/", views.instance_details, name="instance"),
+    *[
+        path(f"monitor/instances/<int:pk>/{action}", views.repair, {"action": action}, name=action)
+        for action in services.REPAIRS
+    ],
+]

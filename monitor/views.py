@@ -1,0 +1,116 @@
+"""The Process Monitor's pages: filters as tabs with a live table, an instance's details, repairs.
+
+Views translate between forms and ``monitor.services``; the license, rights and masking are
+decided there and in ``administration.policy``. Without the Process Monitor license every page
+answers with one that names the license needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from administration import policy
+from administration.models import Workgroup
+from monitor import services
+from monitor.filters import KEYS, FilterInvalid, parse_filter
+from monitor.forms import FilterForm, form_initial
+from processes.errors import Conflict, ServiceError
+from processes.models import ProcessDefinition
+from workitems.views import page
+
+LIVE_PATH = "/ws/monitor/"
+
+
+def filter_form(data: Any = None, initial: dict[str, Any] | None = None) -> FilterForm:
+    processes = list(ProcessDefinition.objects.order_by("name").values_list("name", flat=True).distinct())
+    workgroups = list(Workgroup.objects.order_by("name").values_list("name", flat=True))
+    return FilterForm(data, initial=initial, processes=processes, workgroups=workgroups)
+
+
+@page
+def monitor_page(request: HttpRequest) -> HttpResponse:
+    """The tabs (saved filters), the filter form and the table the socket keeps live."""
+    user = request.user
+    policy.require_monitor(user)
+    saved = services.saved_filters(user)
+    active = next((f for f in saved if str(f.pk) == request.GET.get("tab")), None)
+    watched: dict[str, Any] | None = None
+    if active is not None:
+        watched = active.filter
+        form = filter_form(initial=form_initial(watched))
+    elif any(key in request.GET for key in KEYS):
+        form = filter_form(request.GET)
+        if form.is_valid():
+            try:
+                watched = parse_filter(form.filter_data()).as_dict()
+            except FilterInvalid as exc:
+                form.add_error(None, str(exc))
+    else:
+        form = filter_form()
+    return render(request, "monitor/monitor.html", {
+        "nav": "monitor",
+        "saved": saved,
+        "active": active,
+        "form": form,
+        "watched": watched,
+        "watched_pairs": [(key, value) for key, values in (watched or {}).items()
+                          for value in (values if isinstance(values, list) else [values])],
+        "live_path": LIVE_PATH,
+        "can_manage": policy.can_manage(user),
+    })
+
+
+@require_POST
+@page
+def save_filter(request: HttpRequest) -> HttpResponse:
+    form = filter_form(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The filter has values the monitor cannot use; see the fields below.")
+        return redirect(f"{reverse('monitor:monitor')}?{request.POST.urlencode()}")
+    try:
+        saved = services.save_filter(request.user, request.POST.get("name", ""), form.filter_data())
+    except (FilterInvalid, ServiceError) as exc:
+        messages.error(request, str(exc))
+        return redirect("monitor:monitor")
+    messages.success(request, f"Filter {saved.name} saved.")
+    return redirect(f"{reverse('monitor:monitor')}?tab={saved.pk}")
+
+
+@require_POST
+@page
+def delete_filter(request: HttpRequest, pk: int) -> HttpResponse:
+    services.delete_filter(request.user, pk)
+    messages.success(request, "Filter closed and deleted.")
+    return redirect("monitor:monitor")
+
+
+# ----------------------------------------------------------------------- an instance
+
+
+@page
+def instance_details(request: HttpRequest, pk: int, status: int = 200) -> HttpResponse:
+    user = request.user
+    policy.require_monitor(user)
+    details = services.instance_details(user, pk)
+    return render(request, "monitor/instance.html", {
+        "nav": "monitor", **details, "can_manage": policy.can_manage(user), "live_path": LIVE_PATH,
+    }, status=status)
+
+
+@require_POST
+@page
+def repair(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Cancel, retry or skip, with the optional comment; a status that does not allow it: 409."""
+    try:
+        services.repair(request.user, pk, action, comment=request.POST.get("comment", "")[:400])
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return instance_details(request, pk, status=409)
+    messages.success(request, services.REPAIR_DONE[action])
+    return redirect("monitor:instance", pk=pk)
