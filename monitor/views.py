@@ -40,6 +40,8 @@ def monitor_page(request: HttpRequest) -> HttpResponse:
     policy.require_monitor(user)
     saved = services.saved_filters(user)
     active = next((f for f in saved if str(f.pk) == request.GET.get("tab")), None)
+    if active is None and saved and not request.GET:  # back to the monitor: the first tab
+        active = saved[0]
     watched: dict[str, Any] | None = None
     if active is not None:
         watched = active.filter

@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from administration.models import User
+from processes.services import runtime
 from workitems.models import OPEN_STATUSES, WorkItem
 
 log = logging.getLogger("ipa.workitems.delivery")
@@ -96,6 +97,8 @@ def push_work_item(item_id: int, previous_user_id: int | None) -> None:
     rows = (WorkItem.objects.filter(pk=item_id).select_related("instance", "user", "workgroup")
             .only(*ITEM_FIELDS, "instance__definition_id", "user", "workgroup__name").order_by())
     item = next(iter(rows), None)
+    if item is not None:  # who or which queue the instance waits on changed: tell the monitor
+        runtime.instance_changed(item.instance_id)
     owner = item.user if item is not None and item.status in OPEN_STATUSES else None
     version = item.updated_at if item is not None else None
     messages: list[tuple[int, dict[str, Any]]] = []

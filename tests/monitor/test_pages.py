@@ -49,6 +49,8 @@ def test_a_filter_is_saved_as_a_tab_of_its_user(browser_of):
     assert saved.filter == {"process": "Probe", "status": ["error"]}
     page = sam.get(f"/monitor/?tab={saved.pk}").content.decode()
     assert "Probe errors" in page and '"status": ["error"]' in page
+    assert '"status": ["error"]' in sam.get("/monitor/").content.decode()  # back to the monitor: the first tab
+    assert "watched-filter" not in sam.get("/monitor/?new=1").content.decode()
     assert "Probe errors" not in browser_of("vic").get("/monitor/").content.decode()
     assert browser_of("vic").post(f"/monitor/filters/{saved.pk}/delete").status_code == 404
     sam.post(f"/monitor/filters/{saved.pk}/delete")
