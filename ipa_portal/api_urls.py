@@ -4,6 +4,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from administration.api import views as admin_views
+from monitor.api import views as monitor_views
 from processes.api import views as process_views
 from workitems.api import views as item_views
 
@@ -36,6 +37,7 @@ urlpatterns = [
         for action in ("cancel", "retry", "skip")
     ],
     route(f"instances/{INT}/interactions", process_views.RelatedInteractionView.as_view(), "api-interactions"),
+    route("queues", monitor_views.QueueListView.as_view(), "api-queues"),
     route("workitems", item_views.WorkItemListView.as_view(), "api-workitems"),
     route(f"workitems/{INT}", item_views.WorkItemDetailView.as_view(), "api-workitem"),
     *[

@@ -32,6 +32,7 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     shown: set[int]
     joined = False
     cap = 0
+    watching_queues = False
 
     async def connect(self) -> None:
         await self.accept()
@@ -46,9 +47,6 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         workitem_delivery.serve_sockets_from(asyncio.get_running_loop())
 
-    async def disconnect(self, code: int) -> None:
-        await self._leave()
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         try:
             message = json.loads(text_data or bytes_data or "")
@@ -62,6 +60,12 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
             await self._subscribe(message["filter"])
         elif message["type"] == "unsubscribe":
             await self._leave()
+        elif message["type"] == "watch_queues":
+            # The queues page: told that something changed, it reads the queues again itself.
+            self.watching_queues = True
+            await self.channel_layer.group_add(delivery.CHANGES_GROUP, self.channel_name)
+            self.joined = True
+            await self.send_json({"type": "queues_changed"})
         elif message["type"] == "ping":
             if self.joined:  # renews the group membership, which channel layers expire after a day
                 await self.channel_layer.group_add(delivery.CHANGES_GROUP, self.channel_name)
@@ -91,11 +95,17 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     async def _leave(self) -> None:
         self.filter = None
         self.shown = set()
-        if self.joined:
+        if self.joined and not self.watching_queues:
             self.joined = False
             await self.channel_layer.group_discard(delivery.CHANGES_GROUP, self.channel_name)
 
+    async def disconnect(self, code: int) -> None:
+        self.watching_queues = False
+        await self._leave()
+
     async def monitor_changed(self, event: dict[str, Any]) -> None:
+        if self.watching_queues:
+            await self.send_json({"type": "queues_changed"})
         if self.filter is None or self.user is None:
             return
         instance_id = event["id"]

@@ -51,6 +51,8 @@ SERVER_MESSAGES: dict[str, dict[str, Any]] = {
     "changed": _message("changed", {"instance": INSTANCE_ROW}),
     # An instance stopped matching (or may no longer be seen).
     "removed": _message("removed", {"id": {"type": "integer"}}),
+    # The queues page asked to watch queues: something about work items or instances changed.
+    "queues_changed": _message("queues_changed"),
     "pong": _message("pong"),
     "error": _message("error", {"reason": {"type": "string"}}),
 }
@@ -58,6 +60,7 @@ SERVER_MESSAGES: dict[str, dict[str, Any]] = {
 CLIENT_MESSAGES: dict[str, dict[str, Any]] = {
     "subscribe": _message("subscribe", {"filter": {"type": "object"}}),
     "unsubscribe": _message("unsubscribe"),
+    "watch_queues": _message("watch_queues"),
     "ping": _message("ping"),
 }
 

@@ -8,6 +8,8 @@ app_name = "monitor"
 
 urlpatterns = [
     path("monitor/", views.monitor_page, name="monitor"),
+    path("monitor/queues/", views.queues_page, name="queues"),
+    path("monitor/queues/items/<int:pk>/move", views.move_work_item, name="move-item"),
     path("monitor/filters", views.save_filter, name="save-filter"),
     path("monitor/filters/<int:pk>/delete", views.delete_filter, name="delete-filter"),
     path("monitor/instances/<int:pk>/", views.instance_details, name="instance"),

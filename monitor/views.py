@@ -13,15 +13,18 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from administration import policy
-from administration.models import Workgroup
+from administration.models import User, Workgroup
 from monitor import services
 from monitor.filters import KEYS, FilterInvalid, parse_filter
 from monitor.forms import FilterForm, form_initial
-from processes.errors import Conflict, ServiceError
+from monitor.queues import queues
+from processes.errors import Conflict, FormInvalid, ServiceError
 from processes.models import ProcessDefinition
+from workitems import services as work_items
 from workitems.views import page
 
 LIVE_PATH = "/ws/monitor/"
@@ -116,3 +119,42 @@ def repair(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return instance_details(request, pk, status=409)
     messages.success(request, services.REPAIR_DONE[action])
     return redirect("monitor:instance", pk=pk)
+
+
+# ---------------------------------------------------------------------------- queues
+
+
+@page
+def queues_page(request: HttpRequest) -> HttpResponse:
+    """Per workgroup: items queued, offered, in processing and held, who holds them, the members."""
+    user = request.user
+    can_manage = policy.can_manage(user)
+    return render(request, "monitor/queues.html", {
+        "nav": "monitor",
+        "queues": queues(user, timezone.now()),
+        "can_manage": can_manage,
+        "people": User.objects.exclude(license="").order_by("username").values_list("username", flat=True)
+        if can_manage else [],
+        "workgroups": Workgroup.objects.order_by("name").values_list("name", flat=True) if can_manage else [],
+        "live_path": LIVE_PATH,
+    })
+
+
+@require_POST
+@page
+def move_work_item(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand a queued or held item to another person or queue (Manage right): the work item service."""
+    policy.require_monitor(request.user)
+    policy.require_manage(request.user)
+    to = request.POST.get("to", "")
+    kind, _, name = to.partition(":")
+    try:
+        work_items.transfer_work_item(request.user, pk, to_user=name if kind == "user" else None,
+                                      to_workgroup=name if kind == "workgroup" else None)
+    except FormInvalid as exc:
+        messages.error(request, " ".join(m for ms in exc.errors.values() for m in ms))
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Work item moved to {name}.")
+    return redirect("monitor:queues")

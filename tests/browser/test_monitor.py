@@ -95,3 +95,22 @@ class MonitorTests(BrowserTestCase):
         expect(alice.get_by_role("link", name="Monitor")).to_have_count(0)
         alice.goto("/monitor/")
         expect(alice.get_by_text("needs the Process Monitor license")).to_be_visible()
+
+    def test_the_queue_view_updates_when_an_agent_picks_up_an_item(self):
+        sam = self.log_in("sam")
+        sam.goto("/monitor/queues/")
+        expect(sam.locator("#live-state[data-state='live']")).to_be_visible()
+        managers = sam.locator("section.queue[data-workgroup='Managers']")
+        expect(managers.locator("[data-count='queued']")).to_have_text("0")
+
+        alice = self.log_in("alice")
+        self.launch(alice, "Probe", {"Customer": "Acme"})
+        expect(managers.locator("[data-count='queued']")).to_have_text("1")
+
+        bob = self.log_in("bob")
+        bob.locator("#work-item-rows").get_by_role("link", name="Check").click()
+        bob.get_by_role("button", name="Pick up").click()
+        expect(managers.locator("[data-count='processing']")).to_have_text("1")
+        expect(managers.locator("[data-count='queued']")).to_have_text("0")
+        expect(managers.locator("tr[data-item]")).to_contain_text("bob")
+        self.screenshot(sam, "monitor-queues")

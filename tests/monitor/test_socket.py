@@ -33,6 +33,13 @@ class Socket:
     async def receive_nothing(self) -> bool:
         return await self.communicator.receive_nothing(timeout=0.3)
 
+    async def receive_until(self, wanted) -> dict:
+        """The first message for which ``wanted(message)`` holds (a change may be pushed more than once)."""
+        while True:
+            message = await self.receive()
+            if wanted(message):
+                return message
+
     async def send(self, message) -> None:
         await self.communicator.send_json_to(message)
 
@@ -93,13 +100,10 @@ def test_a_subscription_gets_a_snapshot_then_each_change_as_the_engine_commits(p
         assert added["type"] == "changed" and added["instance"]["id"] == second.pk
         assert added["instance"]["state"] == "Review"
         await sync_to_async(complete_check)(second)
-        changed = await socket.receive()
-        assert changed["instance"]["id"] == second.pk
-        while changed["instance"]["status"] != "error":
-            changed = await socket.receive()
-        assert changed["instance"]["state"] == "Pay"
+        changed = await socket.receive_until(lambda m: m["type"] == "changed" and m["instance"]["status"] == "error")
+        assert changed["instance"]["id"] == second.pk and changed["instance"]["state"] == "Pay"
         await sync_to_async(complete_check)(first, "reject")  # completes: no longer matches
-        removed = await socket.receive()
+        removed = await socket.receive_until(lambda m: m["type"] == "removed")
         assert removed == {"type": "removed", "id": first.pk}
         await socket.close()
 
@@ -141,7 +145,7 @@ def test_a_subscription_that_grows_past_the_cap_is_ended_with_refused(probe):
         snapshot = await socket.subscribe({"process": "Probe"})
         assert len(snapshot["instances"]) == 100
         await sync_to_async(probe)("One too many")
-        refused = await socket.receive()
+        refused = await socket.receive_until(lambda m: m["type"] == "refused")
         assert refused["type"] == "refused" and "stopped" in refused["reason"]
         await sync_to_async(probe)("Later")
         assert await socket.receive_nothing()
@@ -200,7 +204,7 @@ def test_a_protected_value_never_appears_in_a_snapshot_or_a_push(probe):
         instance = await sync_to_async(probe)("Acme", secret=SECRET)
         await socket.receive()
         await sync_to_async(complete_check)(instance)
-        await socket.receive()
+        await socket.receive_until(lambda m: m["type"] == "changed" and m["instance"]["state"] == "Pay")
         await socket.subscribe({})
         assert all(SECRET not in json.dumps(message) for message in socket.received)
         assert len(socket.received) >= 3
@@ -236,3 +240,15 @@ def make_instances(count: int) -> None:
         ProcessInstance(definition=definition, process_name="Probe", status="waiting", started_by=alice)
         for _ in range(count)
     ])
+
+
+def test_the_queues_page_is_told_when_work_changes(probe):
+    async def scenario():
+        socket = await socket_of("sam")
+        await socket.send({"type": "watch_queues"})
+        assert (await socket.receive()) == {"type": "queues_changed"}
+        await sync_to_async(probe)("Acme")
+        assert (await socket.receive()) == {"type": "queues_changed"}
+        await socket.close()
+
+    run(scenario)
