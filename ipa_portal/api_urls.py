@@ -30,6 +30,8 @@ urlpatterns = [
     route("processes", process_views.ProcessListView.as_view(), "api-processes"),
     route(r"processes/(?P<name>[^/]+)/launch", process_views.LaunchView.as_view(), "api-launch"),
     route("instances", process_views.InstanceListView.as_view(), "api-instances"),
+    route("instances/bulk", monitor_views.BulkView.as_view(), "api-instances-bulk"),
+    route(f"jobs/{INT}", monitor_views.JobView.as_view(), "api-job"),
     route(f"instances/{INT}", process_views.InstanceDetailView.as_view(), "api-instance"),
     *[
         route(f"instances/{INT}/{action}", process_views.InstanceActionView.as_view(action_name=action),

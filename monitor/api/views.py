@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitor import bulk
 from monitor.api import serializers as s
+from monitor.filters import FilterInvalid
+from processes.errors import ServiceError
 from monitor.queues import queue_counts
 
 
@@ -18,3 +22,25 @@ class QueueListView(APIView):
     def get(self, request: Request) -> Response:
         rows = s.QueueSerializer(queue_counts(request.user), many=True).data
         return Response({"count": len(rows), "next": None, "previous": None, "results": rows})
+
+
+class BulkView(APIView):
+    """Cancel, retry or skip many instances as a job: ``ids``, or every instance a monitor filter matches."""
+
+    @extend_schema(request=s.BulkRequestSerializer, responses={202: dict})
+    def post(self, request: Request) -> Response:
+        body = s.BulkRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            job = bulk.start_bulk_job(request.user, data["action"], ids=data.get("ids"),
+                                      filter_data=data.get("filter"), comment=data["comment"])
+        except FilterInvalid as exc:
+            raise ServiceError(str(exc)) from exc
+        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class JobView(APIView):
+    @extend_schema(responses=s.JobSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.JobSerializer(bulk.job_for(request.user, pk).as_dict()).data)
