@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from monitor import bulk
 from monitor.api import serializers as s
 from monitor.filters import FilterInvalid
-from processes.errors import ServiceError
 from monitor.queues import queue_counts
+from processes.errors import ServiceError
 
 
 class QueueListView(APIView):

@@ -54,6 +54,7 @@
     const announcer = document.getElementById("announcer");
     const instanceUrl = (id) => script.dataset.instanceUrl.replace("/0/", `/${id}/`);
     const arrived = new Set();
+    const bulk = script.dataset.canManage ? bulkActions(rows) : null;
     let sortKey = "updated_at";
     let descending = true;
 
@@ -67,7 +68,13 @@
     function rowFor(row, now) {
       const cell = (label, ...content) => element("td", { "data-label": label }, ...content);
       const end = row.ended_at ? Date.parse(row.ended_at) : now;
-      const tr = element("tr", { "data-id": String(row.id), "data-status": row.status },
+      const tr = element("tr", { "data-id": String(row.id), "data-status": row.status });
+      if (bulk) {
+        const box = element("input", { type: "checkbox", "aria-label": `Select #${row.id}`, "data-select": row.id });
+        box.checked = bulk.selected.has(row.id);
+        tr.append(cell("Select", box));
+      }
+      tr.append(
         cell("Instance", element("a", { href: instanceUrl(row.id) }, `#${row.id}`)),
         cell("Process", row.process),
         cell("Version", String(row.version)),
@@ -98,6 +105,7 @@
       empty.hidden = rows.size !== 0;
       count.textContent = String(rows.size);
       count.setAttribute("aria-label", `${rows.size} instances`);
+      if (bulk) bulk.update();
     }
 
     for (const button of table.querySelectorAll("th button[data-sort]")) {
@@ -140,6 +148,80 @@
       }
       render();
     };
+  }
+
+  // ------------------------------------------------------------------------ bulk actions
+
+  // Selected rows (or every match of the filter) go to POST /api/instances/bulk; the job's
+  // progress and per-instance results are read from GET /api/jobs/{id}/ until it is done.
+  function bulkActions(rows) {
+    const selected = new Set();
+    const matching = document.getElementById("select-matching");
+    const countText = document.getElementById("selected-count");
+    const buttons = document.querySelectorAll("#bulk [data-bulk]");
+    const panel = document.getElementById("bulk-job");
+    const progress = document.getElementById("bulk-progress");
+    const summary = document.getElementById("bulk-summary");
+    const results = document.getElementById("bulk-results");
+    const filter = JSON.parse(document.getElementById("watched-filter").textContent);
+    const WORDS = { retry: "retry", skip: "skip", cancel: "cancel" };
+
+    function update() {
+      for (const id of [...selected]) if (!rows.has(id)) selected.delete(id);
+      const count = matching.checked ? rows.size : selected.size;
+      countText.textContent = matching.checked ? `All ${rows.size}` : String(count);
+      for (const button of buttons) button.disabled = count === 0;
+    }
+
+    document.getElementById("monitor-rows").addEventListener("change", (event) => {
+      const id = Number(event.target.dataset.select);
+      if (!id) return;
+      if (event.target.checked) selected.add(id);
+      else selected.delete(id);
+      update();
+    });
+    matching.addEventListener("change", update);
+
+    async function follow(jobId) {
+      const response = await fetch(`/api/jobs/${jobId}/`, { credentials: "same-origin" });
+      const job = await response.json();
+      progress.max = Math.max(1, job.total);
+      progress.value = job.done;
+      summary.textContent = `${job.done} of ${job.total} done` + (job.status === "done"
+        ? ` · ${job.results.filter((r) => r.ok).length} succeeded, ${job.results.filter((r) => !r.ok).length} failed`
+        : "…");
+      results.replaceChildren(...job.results.map((r) => element("li", { class: r.ok ? "ok" : "failed",
+        "data-result": r.id }, `#${r.id}: ${r.detail}`)));
+      if (job.status !== "done") setTimeout(() => follow(jobId), 500);
+    }
+
+    for (const button of buttons) {
+      button.addEventListener("click", async () => {
+        const action = button.dataset.bulk;
+        const count = matching.checked ? rows.size : selected.size;
+        if (!window.confirm(`${WORDS[action][0].toUpperCase()}${WORDS[action].slice(1)} ${count} instance(s)?`)) return;
+        const body = { action, comment: document.getElementById("bulk-comment").value };
+        if (matching.checked) body.filter = filter;
+        else body.ids = [...selected];
+        const response = await fetch("/api/instances/bulk", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": script.dataset.csrf },
+          body: JSON.stringify(body),
+        });
+        const answer = await response.json();
+        panel.hidden = false;
+        document.getElementById("bulk-action").textContent = action;
+        if (!response.ok) {
+          summary.textContent = answer.detail || "The bulk action was refused.";
+          return;
+        }
+        selected.clear();
+        matching.checked = false;
+        update();
+        follow(answer.job);
+      });
+    }
+    return { selected, update };
   }
 
   // ------------------------------------------------------------------- the connection

@@ -114,3 +114,29 @@ class MonitorTests(BrowserTestCase):
         expect(managers.locator("[data-count='queued']")).to_have_text("0")
         expect(managers.locator("tr[data-item]")).to_contain_text("bob")
         self.screenshot(sam, "monitor-queues")
+
+    def test_a_bulk_skip_shows_its_progress_and_each_result_and_the_rows_leave_the_filter(self):
+        from administration.models import User
+        from processes.services import runtime
+        from processes.services.instances import launch_process
+        from tests.monitor.conftest import complete_check
+
+        alice = User.objects.get(username="alice")
+        broken = [launch_process(alice, "Probe", {"customer": f"Broken {n}", "divisor": 0}) for n in range(2)]
+        for instance in broken:
+            complete_check(instance)
+        runtime.run_until_quiet()
+
+        sam = self.log_in("sam")
+        sam.goto("/monitor/?status=error")
+        expect(sam.locator("#monitor-rows tr")).to_have_count(2)
+        sam.get_by_label("every instance this filter matches").check()
+        expect(sam.locator("#selected-count")).to_have_text("All 2")
+        sam.get_by_label("Why (optional, kept in each").fill("known divisor bug")
+        sam.on("dialog", lambda dialog: dialog.accept())
+        sam.get_by_role("button", name="Skip selected").click()
+        expect(sam.locator("#bulk-summary")).to_contain_text("2 of 2 done · 2 succeeded, 0 failed")
+        expect(sam.locator("#bulk-results li.ok")).to_have_count(2)
+        expect(sam.locator("#bulk-progress")).to_have_attribute("value", "2")
+        expect(sam.locator("#monitor-rows tr")).to_have_count(0)  # no longer in error: removed live
+        self.screenshot(sam, "monitor-bulk")
