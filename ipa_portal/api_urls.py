@@ -38,6 +38,7 @@ urlpatterns = [
               f"api-instance-{action}")
         for action in ("cancel", "retry", "skip")
     ],
+    route(f"instances/{INT}/move", monitor_views.MoveView.as_view(), "api-instance-move"),
     route(f"instances/{INT}/interactions", process_views.RelatedInteractionView.as_view(), "api-interactions"),
     route("queues", monitor_views.QueueListView.as_view(), "api-queues"),
     route("workitems", item_views.WorkItemListView.as_view(), "api-workitems"),

@@ -6,7 +6,8 @@ class MonitorConfig(AppConfig):
     verbose_name = "Process monitor"
 
     def ready(self) -> None:
-        from monitor import delivery
+        from monitor import bulk, delivery, tasks
         from processes.services import runtime
 
         runtime.register_after_step(delivery.instance_changed)
+        bulk.register_job_runner(tasks.run_bulk_job.delay)

@@ -27,6 +27,7 @@ from monitor.timeline import Entry, timeline
 from processes.errors import NotFound, ServiceError
 from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
 from processes.services import instances
+from processes.services.definitions import compiled_process
 from workitems.models import OPEN_STATUSES, WorkItem
 
 CAP_PARAMETER = "PAS Maximum Monitored Flows"
@@ -208,6 +209,13 @@ REPAIRS = {
 }
 
 
+def move(user: User, instance_id: int, state: str, comment: str = "") -> ProcessInstance:
+    """Move to another state from the monitor: the same service as ``POST /api/instances/{id}/move``."""
+    policy.require_monitor(user)
+    instances.visible_instance(user, instance_id)
+    return instances.move_instance(user, instance_id, state, comment=comment)
+
+
 def repair(user: User, instance_id: int, action: str, comment: str = "") -> ProcessInstance:
     """Cancel, retry or skip from the monitor: the same services as the pages and the API."""
     policy.require_monitor(user)
@@ -242,6 +250,7 @@ def instance_details(user: User, instance_id: int) -> dict[str, Any]:
         "children": children,
         "interactions": list(instance.related_interactions.select_related("created_by")),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
+        "states": list(compiled_process(instance.definition_id).states),
     }
 
 

@@ -114,6 +114,9 @@ def _sentence(entry: Entry, recipients: Mapping[str, Sequence[str]], sent: dict[
         return f"{who} {action}"
     if what == "cancelled":
         return f"{entry.user} cancelled the instance" if entry.user else "The instance was cancelled"
+    if what == "moved":
+        left, _, entered = detail.partition(" -> ")
+        return f"{who} moved it from the state “{left}” to “{entered}”"
     if what == "comment":
         return f"{who} noted: “{rest or detail}”"
     if what == "assigned":

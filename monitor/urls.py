@@ -13,6 +13,7 @@ urlpatterns = [
     path("monitor/filters", views.save_filter, name="save-filter"),
     path("monitor/filters/<int:pk>/delete", views.delete_filter, name="delete-filter"),
     path("monitor/instances/<int:pk>/", views.instance_details, name="instance"),
+    path("monitor/instances/<int:pk>/move", views.move_instance, name="move"),
     *[
         path(f"monitor/instances/<int:pk>/{action}", views.repair, {"action": action}, name=action)
         for action in services.REPAIRS

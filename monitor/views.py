@@ -158,3 +158,19 @@ def move_work_item(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Work item moved to {name}.")
     return redirect("monitor:queues")
+
+
+@require_POST
+@page
+def move_instance(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move to another state, with the optional comment; an instance that has ended: 409."""
+    try:
+        services.move(request.user, pk, request.POST.get("state", ""), comment=request.POST.get("comment", "")[:400])
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return instance_details(request, pk, status=409)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+        return instance_details(request, pk, status=400)
+    messages.success(request, f"Moved to {request.POST.get('state')}.")
+    return redirect("monitor:instance", pk=pk)

@@ -37,3 +37,8 @@ class JobSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     done = serializers.IntegerField()
     results = JobResultSerializer(many=True)
+
+
+class MoveSerializer(serializers.Serializer):
+    state = serializers.CharField(max_length=200)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)

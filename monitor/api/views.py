@@ -12,7 +12,10 @@ from monitor import bulk
 from monitor.api import serializers as s
 from monitor.filters import FilterInvalid
 from monitor.queues import queue_counts
+from processes.api.serializers import InstanceDetailSerializer
+from processes.api.views import instance_detail
 from processes.errors import ServiceError
+from processes.services import instances
 
 
 class QueueListView(APIView):
@@ -44,3 +47,16 @@ class JobView(APIView):
     @extend_schema(responses=s.JobSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.JobSerializer(bulk.job_for(request.user, pk).as_dict()).data)
+
+
+class MoveView(APIView):
+    """Leave the current state (work items withdrawn, timers cancelled) and enter the named one."""
+
+    @extend_schema(request=s.MoveSerializer, responses=InstanceDetailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        instances.visible_instance(request.user, pk)  # 404 before 403 for what the caller cannot see
+        body = s.MoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        instances.move_instance(request.user, pk, body.validated_data["state"],
+                                comment=body.validated_data["comment"])
+        return Response(instance_detail(request, pk))

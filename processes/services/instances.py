@@ -11,7 +11,7 @@ from django.utils import timezone
 from administration import policy
 from administration.models import User
 from processes import engine
-from processes.errors import Conflict, NotFound
+from processes.errors import Conflict, NotFound, ServiceError
 from processes.models import HistoryEntry, PendingEvent, ProcessInstance, RelatedInteraction
 from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
@@ -149,6 +149,23 @@ def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str, c
             HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="comment",
                                         detail=f"{verb}: {comment.strip()}"[:500], user=user.username)
         runtime.run_step(instance, event, actor=user.username)
+    return instance
+
+
+def move_instance(user: User, instance_id: int, state: str, *, comment: str = "") -> ProcessInstance:
+    """Leave the current state (work items withdrawn, timers cancelled) and enter ``state``."""
+    with transaction.atomic():
+        instance = _locked_manageable(user, instance_id)
+        if instance.has_ended:
+            raise Conflict(f"The instance is already {instance.status}.")
+        process = compiled_process(instance.definition_id)
+        if state not in process.states:
+            raise ServiceError(f"{instance.process_name} has no state named {state!r}; "
+                               f"its states are {', '.join(process.states)}.")
+        if comment.strip():
+            HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="comment",
+                                        detail=f"moved to {state}: {comment.strip()}"[:500], user=user.username)
+        runtime.run_step(instance, engine.MoveTo(state), actor=user.username)
     return instance
 
 
