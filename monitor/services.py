@@ -21,6 +21,7 @@ from django.utils import timezone
 from administration import policy
 from administration.models import User
 from administration.parameters import integer_parameter
+from monitor.diagram import draw
 from monitor.filters import Filter, Row, parse_filter
 from monitor.models import SavedFilter
 from monitor.timeline import Entry, timeline
@@ -251,6 +252,8 @@ def instance_details(user: User, instance_id: int) -> dict[str, Any]:
         "interactions": list(instance.related_interactions.select_related("created_by")),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
         "states": list(compiled_process(instance.definition_id).states),
+        "diagram_svg": draw(instance.definition.document, instance.current_state,
+                            [e.detail for e in entries if e.what == "state_entered"]),
     }
 
 

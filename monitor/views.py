@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from administration import policy
@@ -103,8 +104,9 @@ def instance_details(request: HttpRequest, pk: int, status: int = 200) -> HttpRe
     user = request.user
     policy.require_monitor(user)
     details = services.instance_details(user, pk)
+    diagram = mark_safe(details.pop("diagram_svg"))  # drawn by monitor.diagram, which escapes every text
     return render(request, "monitor/instance.html", {
-        "nav": "monitor", **details, "can_manage": policy.can_manage(user), "live_path": LIVE_PATH,
+        "nav": "monitor", **details, "diagram": diagram, "can_manage": policy.can_manage(user), "live_path": LIVE_PATH,
     }, status=status)
 
 
