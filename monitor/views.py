@@ -19,10 +19,12 @@ from django.views.decorators.http import require_POST
 
 from administration import policy
 from administration.models import User, Workgroup
-from monitor import services
+from monitor import bulk, services
 from monitor.filters import KEYS, FilterInvalid, parse_filter
 from monitor.forms import FilterForm, form_initial
 from monitor.queues import queues
+from monitor.timeline import duration_text
+from monitor.trouble import trouble
 from processes.errors import Conflict, FormInvalid, ServiceError
 from processes.models import ProcessDefinition
 from workitems import services as work_items
@@ -176,3 +178,34 @@ def move_instance(request: HttpRequest, pk: int) -> HttpResponse:
         return instance_details(request, pk, status=400)
     messages.success(request, f"Moved to {request.POST.get('state')}.")
     return redirect("monitor:instance", pk=pk)
+
+
+# ---------------------------------------------------------------------- the trouble
+
+
+@page
+def trouble_page(request: HttpRequest) -> HttpResponse:
+    """Per process, instances per state with average and oldest time there; errors by cause."""
+    found = trouble(request.user, timezone.now(), request.GET.get("process", ""))
+    for process in found["processes"]:
+        for state in process["states"]:
+            state["average"] = duration_text(state["average_seconds"])
+            state["oldest"] = duration_text(state["oldest_seconds"])
+    return render(request, "monitor/trouble.html", {
+        "nav": "monitor", **found, "can_manage": policy.can_manage(request.user),
+    })
+
+
+@require_POST
+@page
+def repair_group(request: HttpRequest) -> HttpResponse:
+    """One bulk action on a group of instances in error (the trouble page): a bulk job."""
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    job = bulk.start_bulk_job(request.user, request.POST.get("action", ""), ids=ids,
+                              comment=request.POST.get("comment", ""))
+    return redirect("monitor:job", pk=job.pk)
+
+
+@page
+def job_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "monitor/job.html", {"nav": "monitor", "job": bulk.job_for(request.user, pk)})
