@@ -180,3 +180,20 @@ def test_saved_filters_belong_to_their_user(world):
         services.delete_filter(user("vic"), saved.pk)
     services.delete_filter(user("sam"), saved.pk)
     assert services.saved_filters(user("sam")) == []
+
+
+def test_a_snapshot_takes_three_queries_whatever_its_size(probe):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sam = user("sam")
+    services.snapshot(sam, parse_filter({}))  # the principal and the parameters, read once
+    probe("One")
+    with CaptureQueriesContext(connection) as small:
+        assert len(services.snapshot(sam, parse_filter({}))) == 1
+    for n in range(6):
+        probe(f"More {n}")
+    with CaptureQueriesContext(connection) as large:
+        assert len(services.snapshot(sam, parse_filter({}))) == 7
+    # the rows; who and which queue they wait on; when they entered their state
+    assert len(small.captured_queries) == len(large.captured_queries) == 3, large.captured_queries
