@@ -164,7 +164,8 @@ class InstanceActionView(APIView):
     @extend_schema(request=None, responses=s.InstanceDetailSerializer)
     def post(self, request: Request, pk: int) -> Response:
         instances.visible_instance(request.user, pk)  # 404 before 403 for what the caller cannot see
-        self.actions[self.action_name](request.user, pk)
+        comment = request.data.get("comment", "") if isinstance(request.data, dict) else ""
+        self.actions[self.action_name](request.user, pk, comment=str(comment)[:400])
         return Response(instance_detail(request, pk))
 
 

@@ -49,3 +49,11 @@ def test_the_details_page_moves_an_instance_and_tells_it_in_words(probe):
     assert sam.post(f"/monitor/instances/{instance.pk}/move", {"state": "Pay"}).status_code == 302
     page = sam.get(f"/monitor/instances/{instance.pk}/").content.decode()
     assert "sam moved it from the state “Review” to “Pay”" in page
+
+
+def test_the_api_records_the_comment_of_a_cancel(probe, api):
+    instance = probe("Acme")
+    response = api("sam").post(f"/api/instances/{instance.pk}/cancel", {"comment": "duplicate order"}, format="json")
+    assert response.status_code == 200
+    assert {"what": "comment", "detail": "cancelled: duplicate order", "user": "sam"} in [
+        {k: h[k] for k in ("what", "detail", "user")} for h in response.json()["history"]]
