@@ -39,7 +39,7 @@ def start_bulk_job(user: User, action: str, *, ids: list[int] | None = None, fil
         cap = services.monitor_cap()
         selected = list(found.order_by("id").values_list("id", flat=True)[: cap + 1])
         if len(selected) > cap:
-            raise services.TooBroad(found.count(), cap)
+            raise services.TooBroad(len(selected), cap)
     else:
         wanted = [int(pk) for pk in ids or []]
         visible = set(instances.visible_instances(user).filter(pk__in=wanted).values_list("id", flat=True))

@@ -92,7 +92,7 @@ def test_a_filter_that_matches_more_than_the_cap_is_refused_and_the_cap_is_read_
     ])
     with pytest.raises(services.TooBroad) as refused:
         services.snapshot(user("sam"), parse_filter({"process": "Probe"}))
-    assert refused.value.cap == 100 and refused.value.count == 101
+    assert refused.value.cap == 100 and refused.value.count > 100
     assert "narrow" in str(refused.value).lower()
     set_cap("200")
     assert len(services.snapshot(user("sam"), parse_filter({"process": "Probe"}))) == 101
@@ -182,7 +182,7 @@ def test_saved_filters_belong_to_their_user(world):
     assert services.saved_filters(user("sam")) == []
 
 
-def test_a_snapshot_takes_three_queries_whatever_its_size(probe):
+def test_a_snapshot_takes_four_queries_whatever_its_size(probe):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -195,5 +195,5 @@ def test_a_snapshot_takes_three_queries_whatever_its_size(probe):
         probe(f"More {n}")
     with CaptureQueriesContext(connection) as large:
         assert len(services.snapshot(sam, parse_filter({}))) == 7
-    # the rows; who and which queue they wait on; when they entered their state
-    assert len(small.captured_queries) == len(large.captured_queries) == 3, large.captured_queries
+    # how many match (up to the cap + 1); the rows; who and which queue they wait on; when they entered their state
+    assert len(small.captured_queries) == len(large.captured_queries) == 4, large.captured_queries
