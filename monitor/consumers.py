@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -44,6 +45,7 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(policy.can_monitor)(user):
             await self.close(code=NO_LICENSE)
             return
+        await database_sync_to_async(policy.principal_for)(user)  # rights read once: visibility is then pure
         self.user = user
         workitem_delivery.serve_sockets_from(asyncio.get_running_loop())
 
@@ -109,7 +111,9 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         if self.filter is None or self.user is None:
             return
         instance_id = event["id"]
-        found = await database_sync_to_async(services.current_row)(self.user, instance_id)
+        changed = await shared_read(instance_id, event.get("at"))
+        visible = changed is not None and changed.visible_to(self.user)
+        found = (changed.row, changed.shown) if changed is not None and visible else None
         if found is not None and matches(self.filter, found[0], timezone.now()):
             if instance_id not in self.shown and len(self.shown) >= self.cap:
                 cap = self.cap
@@ -123,3 +127,30 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         elif instance_id in self.shown:
             self.shown.discard(instance_id)
             await self.send_json({"type": "removed", "id": instance_id})
+
+
+# Every subscribed socket of this server process receives each change; the first to handle it
+# reads the row, the others await the same read (one query per change and process, not per
+# supervisor). Reads are kept for a few seconds, keyed by the change's publication.
+_reads: dict[tuple[int, Any], tuple[float, asyncio.Future]] = {}
+READ_KEPT_SECONDS = 10.0
+
+
+async def shared_read(instance_id: int, published: Any) -> services.ChangedRow | None:
+    now = time.monotonic()
+    key = (instance_id, published)
+    entry = _reads.get(key) if published is not None else None
+    if entry is None:
+        future = asyncio.get_running_loop().create_future()
+        if published is not None:
+            for stale in [k for k, (at, _) in _reads.items() if now - at > READ_KEPT_SECONDS]:
+                del _reads[stale]
+            _reads[key] = (now, future)
+        try:
+            future.set_result(await database_sync_to_async(services.changed_row)(instance_id))
+        except Exception as exc:
+            future.set_exception(exc)
+            _reads.pop(key, None)
+            raise
+        return future.result()
+    return await asyncio.shield(entry[1])

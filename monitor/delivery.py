@@ -10,7 +10,9 @@ row itself and decides with ``monitor.filters.matches`` whether to push it (``co
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 
 from channels.layers import get_channel_layer
 
@@ -19,13 +21,15 @@ from workitems import delivery
 log = logging.getLogger("ipa.monitor.delivery")
 CHANGES_GROUP = "monitor.changes"
 CHANGED_EVENT = "monitor.changed"  # handled by MonitorConsumer.monitor_changed
+_published = itertools.count()
 
 
 def instance_changed(instance_id: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": CHANGED_EVENT, "id": instance_id}
+    # "at" tells one publication from the next: the sockets of a server process share one read of it.
+    message = {"type": CHANGED_EVENT, "id": instance_id, "at": f"{os.getpid()}:{next(_published)}"}
     try:
         future = asyncio.run_coroutine_threadsafe(layer.group_send(CHANGES_GROUP, message), delivery.sending_loop())
     except Exception:

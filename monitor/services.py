@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -100,9 +101,21 @@ def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
     return serialize_rows(rows, within=found.values("pk"))
 
 
-def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | None:
-    """An instance as matching reads it and as a row shows it (None: gone, or not the user's to see)."""
-    values = instances.visible_instances(user).filter(pk=instance_id).values(*ROW_FIELDS).first()
+@dataclass(frozen=True)
+class ChangedRow:
+    """A changed instance read once for every socket of a server process: ``visible_to`` decides per user."""
+
+    row: Row
+    shown: dict[str, Any]
+    started_by_id: int | None
+
+    def visible_to(self, user: User) -> bool:
+        return policy.can_view_instance(user, self.started_by_id)
+
+
+def changed_row(instance_id: int) -> ChangedRow | None:
+    """An instance as matching reads it and as a row shows it, for whoever may see it (None: gone)."""
+    values = (ProcessInstance.objects.filter(pk=instance_id).values(*ROW_FIELDS, "started_by_id").first())
     if values is None:
         return None
     shown = serialize_rows([values])[0]
@@ -116,7 +129,15 @@ def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | No
         waiting_users=tuple(shown["waiting_users"]), waiting_workgroups=tuple(shown["waiting_workgroups"]),
         references=references,
     )
-    return row, shown
+    return ChangedRow(row, shown, values["started_by_id"])
+
+
+def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | None:
+    """An instance as matching reads it and as a row shows it (None: gone, or not the user's to see)."""
+    changed = changed_row(instance_id)
+    if changed is None or not changed.visible_to(user):
+        return None
+    return changed.row, changed.shown
 
 
 def serialize_rows(rows: list[dict[str, Any]], within: QuerySet | None = None) -> list[dict[str, Any]]:
