@@ -61,7 +61,7 @@ class MonitorTests(BrowserTestCase):
         expect(sam.locator("#timeline")).to_contain_text("bob completed “Check” with “approve”")
         expect(sam.locator("#instance-error")).to_contain_text("division")
         self.screenshot(sam, "monitor-details")
-        sam.get_by_label("Why (optional").fill("paid by hand")
+        sam.get_by_label("Why (optional, kept in the history").fill("paid by hand")
         sam.on("dialog", lambda dialog: dialog.accept())
         sam.get_by_role("button", name="Skip").click()
         expect(sam.get_by_role("status").filter(has_text="skipped")).to_be_visible()
