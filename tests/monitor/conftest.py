@@ -97,3 +97,12 @@ def set_cap(value: str) -> None:
 
     ServerParameter.objects.update_or_create(name="PAS Maximum Monitored Flows", defaults={"value": value})
     forget_parameters()
+
+
+@pytest.fixture(autouse=True)
+def bulk_jobs_run_in_process(monkeypatch):
+    """Bulk jobs run right after the commit, in this process, on every configuration (with REDIS_URL
+    the task would wait for a Celery node; tests/monitor/test_bulk_on_celery.py starts one)."""
+    from monitor import bulk
+
+    monkeypatch.setattr(bulk, "_job_runner", bulk.run_bulk_job)

@@ -19,8 +19,11 @@ pytestmark = [
 ]
 
 
-def test_a_bulk_skip_runs_as_a_job_on_the_celery_node_and_reports_each_instance(probe, api, tmp_path):
+def test_a_bulk_skip_runs_as_a_job_on_the_celery_node_and_reports_each_instance(probe, api, tmp_path, monkeypatch):
     from ipa_portal.celery import app
+    from monitor import bulk, tasks
+
+    monkeypatch.setattr(bulk, "_job_runner", tasks.run_bulk_job.delay)  # the production path, undone by conftest
 
     app.control.purge()
     node = celery_node(tmp_path, "monitor-node")
