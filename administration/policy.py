@@ -158,7 +158,9 @@ def require_designer(user: User) -> None:
 
 
 def can_view_all_instances(user: User) -> bool:
-    return principal_for(user).has_right("view")
+    """View right; the Manage right implies it (one sees the instances one may manage)."""
+    principal = principal_for(user)
+    return principal.has_right("view") or principal.has_right("manage")
 
 
 def can_view_instance(user: User, started_by_id: int | None) -> bool:
@@ -178,6 +180,17 @@ def can_manage(user: User) -> bool:
 def require_manage(user: User) -> None:
     if not can_manage(user):
         raise NotAllowed("Managing instances (cancel, retry, skip) needs the Manage Process right.")
+
+
+def can_monitor(user: User) -> bool:
+    """The Process Monitor license or higher opens the monitor (the seed's license table)."""
+    return has_license(user, "process_monitor")
+
+
+def require_monitor(user: User) -> None:
+    if not can_monitor(user):
+        raise NotAllowed("The Process Monitor needs the Process Monitor license or higher; "
+                         "ask an administrator to assign one.")
 
 
 # ------------------------------------------------------------- security specifications

@@ -8,7 +8,7 @@ import time
 
 from bench.common import OUT, log, machine_description, server_description, table
 
-PARTS = ("compare", "scale", "memory", "http", "profile")
+PARTS = ("compare", "scale", "monitor", "memory", "http", "profile")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -28,6 +28,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory", default="1000,5000",
                         help="instances after which a worker's RSS is printed (one process, in a row); "
                              "the issue's full check is --only memory --memory 10000,50000 (15 minutes or more)")
+    parser.add_argument("--monitor-runs", type=int, default=100, help="runs of each monitor snapshot")
     parser.add_argument("--http-clients", type=int, default=16)
     parser.add_argument("--http-items", type=int, default=25, help="work items each HTTP client completes")
     parser.add_argument("--profile-instances", type=int, default=500)
@@ -64,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         figures, text = scale.run(2000 if quick else args.scale)
         report["scale"] = figures
         sections.append("== At scale: waiting instances, first pages (the API's queries)\n" + text)
+        print(sections[-1] + "\n", flush=True)
+
+    if "monitor" in parts:
+        from bench import monitor
+
+        figures, text = monitor.run(2000 if quick else args.scale, 3 if quick else args.monitor_runs)
+        report["monitor"] = figures
+        sections.append("== The Process Monitor: a filter's snapshot at scale\n" + text)
         print(sections[-1] + "\n", flush=True)
 
     if "memory" in parts:
@@ -139,6 +148,12 @@ def target_rows(report: dict) -> list[list[str]]:
     for name, row in report.get("scale", {}).get("rows", {}).items():
         total = row["page_ms"] + row["count_ms"]
         rows.append([f"{name} at scale < 20 ms (page + count)", f"{total:.1f} ms", "yes" if total < 20 else "no"])
+    for name, row in report.get("monitor", {}).items():
+        if not isinstance(row, dict) or row.get("refused"):
+            continue
+        limit = 500 if "cap" in name else 100
+        rows.append([f"monitor snapshot, {name}: p99 < {limit} ms", f"{row['p99_ms']:.1f} ms ({row['rows']:,} rows)",
+                     "yes" if row["p99_ms"] < limit else "no"])
     memory = report.get("memory")
     if memory and len(memory) > 2:
         growth = memory[-1]["rss_mib"] - memory[1]["rss_mib"]

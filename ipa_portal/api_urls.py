@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from administration.api import views as admin_views
 from ipa_portal.errors import not_found
+from monitor.api import views as monitor_views
 from processes.api import views as process_views
 from processes.services import instances as instance_services
 from workitems import services as item_services
@@ -32,13 +33,17 @@ urlpatterns = [
     route("processes", process_views.ProcessListView.as_view(), "api-processes"),
     route(r"processes/(?P<name>[^/]+)/launch", process_views.LaunchView.as_view(), "api-launch"),
     route("instances", process_views.InstanceListView.as_view(), "api-instances"),
+    route("instances/bulk", monitor_views.BulkView.as_view(), "api-instances-bulk"),
+    route(f"jobs/{INT}", monitor_views.JobView.as_view(), "api-job"),
     route(f"instances/{INT}", process_views.InstanceDetailView.as_view(), "api-instance"),
     *[
         route(f"instances/{INT}/{action}", process_views.InstanceActionView.as_view(action_name=action),
               f"api-instance-{action}")
         for action in instance_services.REPAIRS
     ],
+    route(f"instances/{INT}/move", monitor_views.MoveView.as_view(), "api-instance-move"),
     route(f"instances/{INT}/interactions", process_views.RelatedInteractionView.as_view(), "api-interactions"),
+    route("queues", monitor_views.QueueListView.as_view(), "api-queues"),
     route("workitems", item_views.WorkItemListView.as_view(), "api-workitems"),
     route(f"workitems/{INT}", item_views.WorkItemDetailView.as_view(), "api-workitem"),
     *[

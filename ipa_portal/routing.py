@@ -2,9 +2,10 @@
 
 from django.urls import re_path
 
+from monitor.consumers import MonitorConsumer
 from workitems.consumers import WorkItemConsumer
 
 websocket_urlpatterns: list = [
     re_path(r"^ws/workitems/?$", WorkItemConsumer.as_asgi()),
-    # /ws/monitor/ (the monitor's consumer) goes here: re_path(r"^ws/monitor/?$", MonitorConsumer.as_asgi()),
+    re_path(r"^ws/monitor/?$", MonitorConsumer.as_asgi()),
 ]

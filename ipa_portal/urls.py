@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("workitems.urls")),  # the work item client's pages
     path("", include("processes.urls")),
+    path("", include("monitor.urls")),
 ]
 
 handler500 = "ipa_portal.errors.server_error"  # a problem document under /api/

@@ -29,6 +29,7 @@ from django.db import transaction
 
 from administration import policy
 from administration.models import User
+from processes.services import runtime
 from workitems.api.serializers import WorkItemSerializer
 from workitems.models import OPEN_STATUSES, WorkItem
 
@@ -67,6 +68,8 @@ def work_item_changed(item: WorkItem, previous_user_id: int | None) -> None:
     """
     latest = _latest_of_transaction()
     latest[item.pk] = item
+    if item.instance_id is not None:  # who or which queue the instance waits on changed: the monitor shows it
+        runtime.instance_changed(item.instance_id)
     transaction.on_commit(lambda: push_work_item(latest[item.pk], previous_user_id), robust=True)
 
 
@@ -210,6 +213,11 @@ def serve_sockets_from(loop: asyncio.AbstractEventLoop) -> None:
     """Called by the consumer: pushes go through the loop that holds the sockets."""
     global _socket_loop
     _socket_loop = loop
+
+
+def sending_loop() -> asyncio.AbstractEventLoop:
+    """The loop to send channel layer messages from (the monitor's pushes use it too)."""
+    return _sending_loop()
 
 
 def _sending_loop() -> asyncio.AbstractEventLoop:

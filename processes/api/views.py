@@ -181,7 +181,8 @@ class InstanceActionView(APIView):
 
     @extend_schema(request=None, responses={200: s.InstanceDetailSerializer, **refusals(403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
-        instances.REPAIRS[self.action_name](request.user, pk)
+        comment = request.data.get("comment", "") if isinstance(request.data, dict) else ""
+        instances.REPAIRS[self.action_name](request.user, pk, comment=str(comment)[:400])
         return Response(instance_detail(request, pk))
 
 

@@ -22,6 +22,7 @@ from .types import (
     ExternalFailed,
     ExternalFinished,
     Launch,
+    MoveTo,
     Retry,
     Skip,
     Step,
@@ -79,6 +80,8 @@ def handle(process: Process, state: dict[str, Any], event: Event, ctx: Context) 
     run = Execution(process, copy.deepcopy(state), ctx, ACTIONS)
     if isinstance(event, Retry | Skip):
         _supervise(run, event)
+    elif isinstance(event, MoveTo):
+        _move(run, event)
     else:
         _resume(run, event)
     return run.step()
@@ -113,6 +116,18 @@ def _waiting_thread(run: Execution, event: Event) -> tuple[str | None, Resume | 
             case ExternalFailed() if kind == "external":
                 return tid, lambda here: resume_external_failed(here, event)
     return None, None
+
+
+def _move(run: Execution, event: MoveTo) -> None:
+    """Leave the current state whatever it waits on, and enter ``event.state`` (Camunda's
+    instance modification); an unknown state is refused before anything changes."""
+    if event.state not in run.process.states:
+        raise ValueError(f"the process has no state named {event.state!r}")
+    left = run.state["state"]
+    run.leave_state()
+    run.record("moved", f"{left} -> {event.state}")
+    run.enter_state(event.state, {})
+    run.run()
 
 
 def _supervise(run: Execution, event: Retry | Skip) -> None:

@@ -103,6 +103,14 @@ class Skip:
     """A supervisor skips the failed action: the process continues as if it produced nothing."""
 
 
+@dataclass(frozen=True)
+class MoveTo:
+    """A supervisor moves the instance to another state: the current one is left (its work items
+    withdrawn, its timers cancelled, a failed action forgotten) and ``state`` entered."""
+
+    state: str
+
+
 Event = (
     Launch
     | WorkItemCompleted
@@ -112,6 +120,7 @@ Event = (
     | ExternalFailed
     | Retry
     | Skip
+    | MoveTo
 )
 
 # ---------------------------------------------------------------------------- effects

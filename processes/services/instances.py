@@ -12,8 +12,15 @@ from django.utils import timezone
 from administration import policy
 from administration.models import User
 from processes import engine
-from processes.errors import Conflict, NotFound
-from processes.models import OPEN_STATUSES, PendingEvent, ProcessDefinition, ProcessInstance, RelatedInteraction
+from processes.errors import Conflict, NotFound, ServiceError
+from processes.models import (
+    OPEN_STATUSES,
+    HistoryEntry,
+    PendingEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    RelatedInteraction,
+)
 from processes.queries import IdBlocks
 from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
@@ -125,14 +132,21 @@ def _locked_manageable(user: User, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def cancel_instance(user: User, instance_id: int) -> ProcessInstance:
+def cancel_instance(user: User, instance_id: int, *, comment: str = "") -> ProcessInstance:
     with transaction.atomic():
         instance = _locked_manageable(user, instance_id)
         if instance.has_ended:
             raise Conflict(f"The instance is already {instance.status}.")
-        cancel_locked_instance(instance, runtime.StepPlan(instance=instance, now=timezone.now(),
-                                                          actor=user.username))
+        plan = runtime.StepPlan(instance=instance, now=timezone.now(), actor=user.username)
+        _record_comment(plan, "cancelled", comment)
+        cancel_locked_instance(instance, plan)
     return instance
+
+
+def _record_comment(plan: runtime.StepPlan, verb: str, comment: str) -> None:
+    """Why a person repaired an instance, in its history beside who did it (``comment``)."""
+    if comment.strip():
+        plan.record("comment", f"{verb}: {comment.strip()}")
 
 
 def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan, *, tell_parent: bool = True) -> None:
@@ -156,29 +170,50 @@ def cancel_locked_instance(instance: ProcessInstance, plan: runtime.StepPlan, *,
         cancel_locked_instance(child, child_plan, tell_parent=False)
 
 
-def retry_instance(user: User, instance_id: int) -> ProcessInstance:
-    return _resume_after_failure(user, instance_id, engine.Retry(), "retried")
+def retry_instance(user: User, instance_id: int, *, comment: str = "") -> ProcessInstance:
+    return _resume_after_failure(user, instance_id, engine.Retry(), "retried", comment)
 
 
-def skip_instance(user: User, instance_id: int) -> ProcessInstance:
-    return _resume_after_failure(user, instance_id, engine.Skip(), "skipped")
+def skip_instance(user: User, instance_id: int, *, comment: str = "") -> ProcessInstance:
+    return _resume_after_failure(user, instance_id, engine.Skip(), "skipped", comment)
 
 
-def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str) -> ProcessInstance:
+def _resume_after_failure(user: User, instance_id: int, event: Any, verb: str, comment: str = "") -> ProcessInstance:
     with transaction.atomic():
         instance = _locked_manageable(user, instance_id)
         if instance.status not in MANAGEABLE_STATUSES:
             raise Conflict(f"Only an instance in error can be {verb}; this one is {instance.status}.")
+        if comment.strip():
+            HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="comment",
+                                        detail=f"{verb}: {comment.strip()}"[:500], user=user.username)
         runtime.run_step(instance, event, actor=user.username)
     return instance
 
 
-# What a supervisor does to an instance in trouble, under the names pages, API and monitor route them by.
-REPAIRS: dict[str, Callable[[User, int], ProcessInstance]] = {
+# What a supervisor does to an instance in trouble, under the names pages, API and monitor route them by:
+# each takes the user, the instance's id and an optional ``comment`` for the history.
+REPAIRS: dict[str, Callable[..., ProcessInstance]] = {
     "cancel": cancel_instance,
     "retry": retry_instance,
     "skip": skip_instance,
 }
+
+
+def move_instance(user: User, instance_id: int, state: str, *, comment: str = "") -> ProcessInstance:
+    """Leave the current state (work items withdrawn, timers cancelled) and enter ``state``."""
+    with transaction.atomic():
+        instance = _locked_manageable(user, instance_id)
+        if instance.has_ended:
+            raise Conflict(f"The instance is already {instance.status}.")
+        process = compiled_process(instance.definition_id)
+        if state not in process.states:
+            raise ServiceError(f"{instance.process_name} has no state named {state!r}; "
+                               f"its states are {', '.join(process.states)}.")
+        if comment.strip():
+            HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="comment",
+                                        detail=f"moved to {state}: {comment.strip()}"[:500], user=user.username)
+        runtime.run_step(instance, engine.MoveTo(state), actor=user.username)
+    return instance
 
 
 def relate_interaction(user: User, instance: ProcessInstance, data: dict[str, str]) -> RelatedInteraction:

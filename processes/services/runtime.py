@@ -59,6 +59,7 @@ EventDispatcher = Callable[[list[int]], None]
 _appliers: dict[type, EffectApplier] = {}
 _end_hooks: list[Callable[[ProcessInstance, StepPlan], None]] = []
 _sweep_hooks: list[Callable[[], None]] = []
+_after_step_hooks: list[Callable[[int], None]] = []
 
 
 def _leave_events_to_the_sweep(event_ids: list[int]) -> None:
@@ -88,6 +89,11 @@ def register_end_hook(hook: Callable[[ProcessInstance, StepPlan], None]) -> None
 def register_sweep_hook(hook: Callable[[], None]) -> None:
     if hook not in _sweep_hooks:
         _sweep_hooks.append(hook)
+
+
+def register_after_step(hook: Callable[[int], None]) -> None:
+    """Called with an instance's id after a transaction that changed its row has committed."""
+    _after_step_hooks.append(hook)
 
 
 def end_hooks() -> list[Callable[[ProcessInstance, StepPlan], None]]:
@@ -174,6 +180,13 @@ def save_plan(plan: StepPlan) -> None:
             plan.after_commit.append(lambda: dispatch_events(due_now))
     for callback in plan.after_commit:
         transaction.on_commit(callback)
+    instance_changed(plan.instance.pk)
+
+
+def instance_changed(instance_id: int) -> None:
+    """Tell the after-step hooks (the monitor) once the current transaction commits."""
+    for hook in _after_step_hooks:
+        transaction.on_commit(lambda hook=hook: hook(instance_id), robust=True)
 
 
 def notify_parent(instance: ProcessInstance, plan: StepPlan) -> None:
@@ -253,6 +266,7 @@ def park_in_error(instance: ProcessInstance, message: str) -> None:
     instance.error = message
     instance.save(update_fields=["status", "error", "updated_at"])
     HistoryEntry.objects.create(instance=instance, at=timezone.now(), what="error", detail=message[:500])
+    instance_changed(instance.pk)
 
 
 def run_due_events(limit: int = 500) -> int:

@@ -55,7 +55,9 @@
   function setUpConfirmations() {
     document.addEventListener("submit", (event) => {
       const form = event.target;
-      if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      // The button pressed may ask its own question (several actions in one form).
+      const question = (event.submitter && event.submitter.dataset.confirm) || (form.dataset && form.dataset.confirm);
+      if (question && !window.confirm(question)) {
         event.preventDefault();
       }
     });

@@ -1,0 +1,44 @@
+"""JSON shapes of the monitor's API: queue counts, bulk jobs."""
+
+from rest_framework import serializers
+
+
+class QueueSerializer(serializers.Serializer):
+    workgroup = serializers.CharField()
+    queued = serializers.IntegerField()
+    offered = serializers.IntegerField()
+    processing = serializers.IntegerField()
+    held = serializers.IntegerField()
+    oldest_queued_at = serializers.DateTimeField(allow_null=True)
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["cancel", "retry", "skip"])
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=100_000)
+    filter = serializers.DictField(required=False)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+
+    def validate(self, data: dict) -> dict:
+        if ("ids" in data) == ("filter" in data):
+            raise serializers.ValidationError("Give either ids or a filter.")
+        return data
+
+
+class JobResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    status = serializers.ChoiceField(choices=["running", "done"])
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    results = JobResultSerializer(many=True)
+
+
+class MoveSerializer(serializers.Serializer):
+    state = serializers.CharField(max_length=200)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)

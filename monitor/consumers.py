@@ -1,0 +1,138 @@
+"""``/ws/monitor/``: a supervisor's filtered, live view of instances (contract in interfaces.md).
+
+Nothing is watched until the client sends ``subscribe`` with a filter (the seed's PAS v2).
+The socket then listens to its process's ``monitor.hub`` (which receives each change the
+runtime publishes after a commit once, and reads the committed row once), answers with a
+``snapshot`` (or ``refused`` past ``PAS Maximum Monitored Flows``), and for each change decides
+with the pure matcher and its user's rights whether to push ``changed`` or ``removed``.
+A subscription that would grow past the cap ends with ``refused``. Closes with 4401 (not
+authenticated) or 4403 (no Process Monitor license) after accepting, so the browser sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+
+from administration import policy
+from administration.models import User
+from monitor import schemas, services
+from monitor.filters import Filter, FilterInvalid, matches, parse_filter
+from monitor.hub import hub_for
+from workitems import delivery as workitem_delivery
+from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user
+
+
+class MonitorConsumer(AsyncJsonWebsocketConsumer):
+    user: User | None = None
+    filter: Filter | None = None
+    shown: set[int]
+    cap = 0
+    watching = False  # subscribed or watching queues: the hub hands it every change
+    watching_queues = False
+    subscribing = False
+    backlog: list[tuple[int, services.ChangedRow | None]]
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.shown, self.backlog = set(), []
+        user = await authenticated_user(self.scope)
+        if user is None:
+            await self.close(code=NOT_AUTHENTICATED)
+            return
+        if not await database_sync_to_async(policy.can_monitor)(user):
+            await self.close(code=NO_LICENSE)
+            return
+        await database_sync_to_async(policy.principal_for)(user)  # rights read once: visibility is then pure
+        self.user = user
+        workitem_delivery.serve_sockets_from(asyncio.get_running_loop())
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        try:
+            message = json.loads(text_data or bytes_data or "")
+        except ValueError:
+            message = None
+        if error := schemas.validation_error(message, schemas.CLIENT_MESSAGES):
+            await self.send_json({"type": "error", "reason": error})
+        elif self.user is None:
+            return
+        elif message["type"] == "subscribe":
+            await self._subscribe(message["filter"])
+        elif message["type"] == "unsubscribe":
+            self._stop()
+        elif message["type"] == "watch_queues":
+            # The queues page: told that something changed, it reads the queues again itself.
+            self.watching_queues = self.watching = True
+            await hub_for(self.channel_layer).join(self)
+            await self.send_json({"type": "queues_changed"})
+        elif message["type"] == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def _subscribe(self, data: dict[str, Any]) -> None:
+        try:
+            wanted = parse_filter(data)
+        except FilterInvalid as exc:
+            await self.send_json({"type": "error", "reason": str(exc)})
+            return
+        # Listen before the snapshot's query: a change committed meanwhile is kept in the backlog
+        # and applied after the snapshot (repeating what it shows) instead of being lost.
+        self._stop()
+        self.subscribing = self.watching = True
+        await hub_for(self.channel_layer).join(self)
+        try:
+            rows = await database_sync_to_async(services.snapshot)(self.user, wanted)
+            cap = await database_sync_to_async(services.monitor_cap)()
+        except services.TooBroad as exc:
+            self._stop()
+            await self.send_json({"type": "refused", "reason": str(exc), "cap": exc.cap})
+            return
+        finally:
+            self.subscribing = False
+        self.filter, self.cap = wanted, cap
+        self.shown = {row["id"] for row in rows}
+        await self.send_json({"type": "snapshot", "instances": rows, "cap": self.cap})
+        backlog, self.backlog = self.backlog, []
+        for instance_id, changed in backlog:
+            await self._apply(instance_id, changed)
+
+    def _stop(self) -> None:
+        self.filter = None
+        self.shown, self.backlog = set(), []
+        self.watching = self.watching_queues
+
+    async def disconnect(self, code: int) -> None:
+        self.watching_queues = False
+        self._stop()
+        hub_for(self.channel_layer).leave(self)
+
+    async def instance_changed(self, instance_id: int, changed: services.ChangedRow | None) -> None:
+        """Called by the hub for each committed change while this socket watches."""
+        if self.watching_queues:
+            await self.send_json({"type": "queues_changed"})
+        if self.subscribing:
+            self.backlog.append((instance_id, changed))
+        elif self.filter is not None:
+            await self._apply(instance_id, changed)
+
+    async def _apply(self, instance_id: int, changed: services.ChangedRow | None) -> None:
+        if self.filter is None or self.user is None:
+            return
+        visible = changed is not None and changed.visible_to(self.user)
+        if changed is not None and visible and matches(self.filter, changed.row, timezone.now()):
+            if instance_id not in self.shown and len(self.shown) >= self.cap:
+                cap = self.cap
+                self._stop()
+                reason = (f"This filter now matches more than the {cap} instances the monitor watches at once "
+                          f"({services.CAP_PARAMETER}), so it was stopped. Narrow it and open it again.")
+                await self.send_json({"type": "refused", "reason": reason, "cap": cap})
+                return
+            self.shown.add(instance_id)
+            await self.send_json({"type": "changed", "instance": changed.shown})
+        elif instance_id in self.shown:
+            self.shown.discard(instance_id)
+            await self.send_json({"type": "removed", "id": instance_id})

@@ -1,0 +1,299 @@
+"""What supervisors do in the Process Monitor: filter, watch, save filters, repair.
+
+Rows are what ``GET /api/instances/`` lists, plus who or which workgroup the instance
+waits on and when it entered its current state. They name states, work items, people and
+workgroups, never a variable's value, so the security specifications have nothing to mask
+in them; the details page reads variables through ``processes.services.instances``, which
+asks the policy. Repairs call the same services as the pages and the API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from administration import policy
+from administration.models import User
+from administration.parameters import integer_parameter
+from monitor.diagram import draw
+from monitor.filters import Filter, Row, parse_filter
+from monitor.models import SavedFilter
+from monitor.timeline import Entry, timeline
+from processes.errors import NotFound, ServiceError
+from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
+from processes.services import instances
+from processes.services.definitions import compiled_process
+from workitems.models import OPEN_STATUSES, WorkItem
+
+CAP_PARAMETER = "PAS Maximum Monitored Flows"
+CAP_MINIMUM = 100
+ROW_FIELDS = ("id", "process_name", "definition__version", "status", "current_state", "waiting_on",
+              "waiting_detail", "error", "started_by__username", "started_at", "updated_at", "ended_at",
+              "is_test", "parent_id", "depth")
+
+
+class TooBroad(ServiceError):
+    """A filter (or a subscription that grew) matches more instances than the monitor may watch."""
+
+    def __init__(self, count: int, cap: int) -> None:
+        super().__init__(
+            f"This filter matches more than the {cap} instances the monitor watches at once "
+            f"({CAP_PARAMETER}). Narrow it: choose a process, a status or a state, or a shorter period."
+        )
+        self.count = count
+        self.cap = cap
+
+
+def monitor_cap() -> int:
+    """``PAS Maximum Monitored Flows``, read live (default 5,000, never below 100: the seed)."""
+    return max(CAP_MINIMUM, integer_parameter(CAP_PARAMETER))
+
+
+# ------------------------------------------------------------------------- filtering
+
+
+def filtered_instances(user: User, f: Filter, now: datetime | None = None) -> QuerySet[ProcessInstance]:
+    """The instances ``user`` may see that ``f`` matches: ``filters.matches`` as a query."""
+    found = instances.visible_instances(user)
+    exact = {"process_name": f.process, "definition__version": f.version, "current_state": f.state,
+             "waiting_on": f.waiting_on, "started_by__username": f.started_by}
+    found = found.filter(**{key: value for key, value in exact.items() if value not in ("", None)})
+    if f.status:
+        found = found.filter(status__in=f.status)
+    if f.started_after is not None:
+        found = found.filter(started_at__gte=f.started_after)
+    if f.started_before is not None:
+        found = found.filter(started_at__lt=f.started_before)
+    if f.waiting_longer_than is not None:
+        found = found.filter(updated_at__lte=(now or timezone.now()) - timezone.timedelta(
+            minutes=f.waiting_longer_than))
+    if f.error:
+        found = found.filter(error__icontains=f.error)
+    open_items = WorkItem.objects.filter(instance=OuterRef("pk"), status__in=OPEN_STATUSES)
+    if f.waiting_user:
+        found = found.filter(Exists(open_items.filter(user__username=f.waiting_user)))
+    if f.waiting_workgroup:
+        found = found.filter(Exists(open_items.filter(workgroup__name=f.waiting_workgroup)))
+    if f.q:
+        by_reference = Exists(RelatedInteraction.objects.filter(instance=OuterRef("pk"),
+                                                                reference__icontains=f.q.strip()))
+        found = found.filter(Q(pk=f.q_id) | by_reference if f.q_id is not None else by_reference)
+    return found
+
+
+def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
+    """Every row ``f`` matches, newest first; ``TooBroad`` past the cap, ``NotAllowed`` without the license."""
+    policy.require_monitor(user)
+    cap = monitor_cap()
+    found = filtered_instances(user, f)
+    # Counting at most cap + 1 matches says "too many" without counting every match of a broad filter.
+    matched = found.values("pk")[: cap + 1].count()
+    if matched > cap:
+        raise TooBroad(matched, cap)
+    rows = list(found.order_by("-started_at", "-id").values(*ROW_FIELDS))
+    return serialize_rows(rows, within=found.values("pk"))
+
+
+@dataclass(frozen=True)
+class ChangedRow:
+    """A changed instance read once for every socket of a server process: ``visible_to`` decides per user."""
+
+    row: Row
+    shown: dict[str, Any]
+    started_by_id: int | None
+
+    def visible_to(self, user: User) -> bool:
+        return policy.can_view_instance(user, self.started_by_id)
+
+
+def changed_row(instance_id: int) -> ChangedRow | None:
+    """An instance as matching reads it and as a row shows it, for whoever may see it (None: gone)."""
+    values = (ProcessInstance.objects.filter(pk=instance_id).values(*ROW_FIELDS, "started_by_id").first())
+    if values is None:
+        return None
+    shown = serialize_rows([values])[0]
+    references = tuple(RelatedInteraction.objects.filter(instance_id=instance_id)
+                       .values_list("reference", flat=True))
+    row = Row(
+        id=values["id"], process=values["process_name"], version=values["definition__version"],
+        status=values["status"], state=values["current_state"], waiting_on=values["waiting_on"],
+        started_by=values["started_by__username"] or "", started_at=values["started_at"],
+        updated_at=values["updated_at"], error=values["error"],
+        waiting_users=tuple(shown["waiting_users"]), waiting_workgroups=tuple(shown["waiting_workgroups"]),
+        references=references,
+    )
+    return ChangedRow(row, shown, values["started_by_id"])
+
+
+def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | None:
+    """An instance as matching reads it and as a row shows it (None: gone, or not the user's to see)."""
+    changed = changed_row(instance_id)
+    if changed is None or not changed.visible_to(user):
+        return None
+    return changed.row, changed.shown
+
+
+def serialize_rows(rows: list[dict[str, Any]], within: QuerySet | None = None) -> list[dict[str, Any]]:
+    """Rows as the socket and the page show them (two more queries, whatever the number of rows).
+
+    ``within``: a query of the rows' ids, used in place of a list of thousands of ids (which
+    PostgreSQL must parse and plan: most of a large snapshot's time, docs/performance.md).
+    """
+    ids = within if within is not None else [row["id"] for row in rows]
+    people = _open_work_item_people(ids)
+    entered = _state_entered_at(ids)
+    nobody: tuple[set[str], set[str]] = (set(), set())
+    return [
+        {
+            "id": row["id"],
+            "process": row["process_name"],
+            "version": row["definition__version"],
+            "status": row["status"],
+            "state": row["current_state"],
+            "waiting_on": row["waiting_on"],
+            "waiting_detail": row["waiting_detail"],
+            "waiting_users": sorted(people.get(row["id"], nobody)[0]),
+            "waiting_workgroups": sorted(people.get(row["id"], nobody)[1]),
+            "error": row["error"],
+            "started_by": row["started_by__username"],
+            "started_at": _iso(row["started_at"]),
+            "updated_at": _iso(row["updated_at"]),
+            "ended_at": _iso(row["ended_at"]),
+            "state_since": _iso(entered.get(row["id"])),
+            "is_test": row["is_test"],
+            "parent": row["parent_id"],
+            "depth": row["depth"],
+        }
+        for row in rows
+    ]
+
+
+def _open_work_item_people(ids: Iterable[int] | QuerySet) -> dict[int, tuple[set[str], set[str]]]:
+    people: dict[int, tuple[set[str], set[str]]] = {}
+    open_items = (WorkItem.objects.filter(instance_id__in=ids, status__in=OPEN_STATUSES).order_by()
+                  .values_list("instance_id", "user__username", "workgroup__name"))
+    for instance_id, username, workgroup in open_items:
+        users, workgroups = people.get(instance_id) or people.setdefault(instance_id, (set(), set()))
+        if username:
+            users.add(username)
+        if workgroup:
+            workgroups.add(workgroup)
+    return people
+
+
+def _state_entered_at(ids: Iterable[int] | QuerySet) -> dict[int, datetime]:
+    entries = (HistoryEntry.objects.filter(instance_id__in=ids, what="state_entered").order_by()
+               .values("instance_id").annotate(at=Max("at")).values_list("instance_id", "at"))
+    return dict(entries)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """``2026-12-01T09:00:00.123456Z``, as the API writes times (rows are built by the thousand)."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# ---------------------------------------------------------------------- saved filters
+
+
+def saved_filters(user: User) -> list[SavedFilter]:
+    policy.require_monitor(user)
+    return list(SavedFilter.objects.filter(user=user))
+
+
+def save_filter(user: User, name: str, data: dict[str, Any]) -> SavedFilter:
+    """Create or replace the user's filter called ``name`` (``FilterInvalid`` for a bad key)."""
+    policy.require_monitor(user)
+    name = (name or "").strip()[:100]
+    if not name:
+        raise ServiceError("A filter needs a name.")
+    f = parse_filter(data)
+    saved, _ = SavedFilter.objects.update_or_create(user=user, name=name, defaults={"filter": f.as_dict()})
+    return saved
+
+
+def delete_filter(user: User, filter_id: int) -> None:
+    policy.require_monitor(user)
+    deleted, _ = SavedFilter.objects.filter(user=user, pk=filter_id).delete()
+    if not deleted:
+        raise NotFound("No such filter.")
+
+
+# --------------------------------------------------------------------------- repairs
+
+REPAIR_DONE = {
+    "cancel": "Instance cancelled.",
+    "retry": "The failed action runs again.",
+    "skip": "The failed action was skipped.",
+}
+REPAIRS = {
+    "cancel": instances.cancel_instance,
+    "retry": instances.retry_instance,
+    "skip": instances.skip_instance,
+}
+
+
+def move(user: User, instance_id: int, state: str, comment: str = "") -> ProcessInstance:
+    """Move to another state from the monitor: the same service as ``POST /api/instances/{id}/move``."""
+    policy.require_monitor(user)
+    instances.visible_instance(user, instance_id)
+    return instances.move_instance(user, instance_id, state, comment=comment)
+
+
+def repair(user: User, instance_id: int, action: str, comment: str = "") -> ProcessInstance:
+    """Cancel, retry or skip from the monitor: the same services as the pages and the API."""
+    policy.require_monitor(user)
+    instances.visible_instance(user, instance_id)  # 404 before 403 for what the user cannot see
+    return REPAIRS[action](user, instance_id, comment=comment)
+
+
+# --------------------------------------------------------------------------- details
+
+
+def instance_details(user: User, instance_id: int) -> dict[str, Any]:
+    """What the details page shows: the variables the user may see, the timeline in words,
+    work items with their people, parent, subprocesses and related interactions."""
+    policy.require_monitor(user)
+    instance = instances.visible_instance(user, instance_id)
+    instance = (ProcessInstance.objects.select_related("definition", "started_by", "parent")
+                .get(pk=instance.pk))
+    items = list(WorkItem.objects.filter(instance=instance).select_related("user", "workgroup").order_by("id"))
+    recipients: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        recipients[item.name].append(f"workgroup {item.workgroup.name}" if item.workgroup_id
+                                     else item.user.username if item.user_id else "nobody")
+    entries = [Entry(e.at, e.what, e.detail, e.user) for e in instance.history.order_by("id")]
+    children = list(instances.visible_instances(user).filter(parent=instance).order_by("id")
+                    .values("id", "process_name", "status"))
+    return {
+        "instance": instance,
+        "variables": [(name, shown_value(value))
+                      for name, value in instances.instance_variables(user, instance).items()],
+        "timeline": list(reversed(timeline(entries, recipients))),
+        "work_items": items,
+        "children": children,
+        "interactions": list(instance.related_interactions.select_related("created_by")),
+        "retryable": instance.status in instances.MANAGEABLE_STATUSES,
+        "states": list(compiled_process(instance.definition_id).states),
+        "diagram_svg": draw(instance.definition.document, instance.current_state,
+                            [e.detail for e in entries if e.what == "state_entered"]),
+    }
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)

@@ -1,0 +1,254 @@
+"""``/ws/monitor/`` against the real ASGI app: subscribe, snapshot, live changes, the cap, refusals.
+
+The channel layer is the in-memory one on the embedded default and Redis when REDIS_URL is
+set. Every message received is checked against its schema in ``monitor.schemas``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from monitor.schemas import validate_server_message
+from tests.monitor.conftest import SECRET, complete_check, set_cap
+
+pytestmark = pytest.mark.django_db(transaction=True)
+WAIT = 5  # seconds a push may take to arrive (Redis included)
+
+
+class Socket:
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.communicator = communicator
+        self.received: list[dict] = []
+
+    async def receive(self) -> dict:
+        message = await self.communicator.receive_json_from(timeout=WAIT)
+        validate_server_message(message)
+        self.received.append(message)
+        return message
+
+    async def receive_nothing(self) -> bool:
+        return await self.communicator.receive_nothing(timeout=0.3)
+
+    async def receive_until(self, wanted) -> dict:
+        """The first message for which ``wanted(message)`` holds (a change may be pushed more than once)."""
+        while True:
+            message = await self.receive()
+            if wanted(message):
+                return message
+
+    async def send(self, message) -> None:
+        await self.communicator.send_json_to(message)
+
+    async def subscribe(self, data: dict) -> dict:
+        await self.send({"type": "subscribe", "filter": data})
+        return await self.receive()
+
+    async def close_code(self) -> int:
+        output = await self.communicator.receive_output(timeout=WAIT)
+        assert output["type"] == "websocket.close", output
+        return output["code"]
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+@sync_to_async
+def token_for(username: str) -> str:
+    from rest_framework.authtoken.models import Token
+
+    from administration.models import User
+
+    return Token.objects.get_or_create(user=User.objects.get(username=username))[0].key
+
+
+async def socket_of(username: str | None) -> Socket:
+    from ipa_portal.asgi import application
+
+    query = f"?token={await token_for(username)}" if username else ""
+    communicator = WebsocketCommunicator(application, f"/ws/monitor/{query}")
+    connected, _ = await communicator.connect(timeout=WAIT)
+    assert connected
+    return Socket(communicator)
+
+
+def run(scenario) -> None:
+    async_to_sync(scenario)()
+
+
+def test_nothing_is_sent_until_a_filter_is_subscribed(world):
+    async def scenario():
+        socket = await socket_of("sam")
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_subscription_gets_a_snapshot_then_each_change_as_the_engine_commits(probe, engine_runs):
+    first = probe("Acme")
+
+    async def scenario():
+        socket = await socket_of("sam")
+        snapshot = await socket.subscribe({"process": "Probe", "status": ["waiting", "error"]})
+        assert snapshot["type"] == "snapshot" and [row["id"] for row in snapshot["instances"]] == [first.pk]
+        second = await sync_to_async(probe)("Zenith", divisor=0)
+        added = await socket.receive()
+        assert added["type"] == "changed" and added["instance"]["id"] == second.pk
+        assert added["instance"]["state"] == "Review"
+        await sync_to_async(complete_check)(second)
+        changed = await socket.receive_until(lambda m: m["type"] == "changed" and m["instance"]["status"] == "error")
+        assert changed["instance"]["id"] == second.pk and changed["instance"]["state"] == "Pay"
+        await sync_to_async(complete_check)(first, "reject")  # completes: no longer matches
+        removed = await socket.receive_until(lambda m: m["type"] == "removed")
+        assert removed == {"type": "removed", "id": first.pk}
+        await socket.close()
+
+    run(scenario)
+
+
+def test_changes_outside_the_filter_are_not_pushed(probe):
+    async def scenario():
+        socket = await socket_of("sam")
+        await socket.subscribe({"started_by": "bob"})
+        await sync_to_async(probe)("Acme", by="alice")
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_filter_broader_than_the_cap_is_refused(probe):
+    async def scenario():
+        await sync_to_async(set_cap)("100")
+        await sync_to_async(make_instances)(101)
+        socket = await socket_of("sam")
+        refused = await socket.subscribe({"process": "Probe"})
+        assert refused["type"] == "refused" and refused["cap"] == 100 and "Narrow" in refused["reason"]
+        await sync_to_async(probe)("After")  # a refused subscription gets no changes
+        assert await socket.receive_nothing()
+        snapshot = await socket.subscribe({"process": "Probe", "started_by": "bob"})
+        assert snapshot["type"] == "snapshot"
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_subscription_that_grows_past_the_cap_is_ended_with_refused(probe):
+    async def scenario():
+        await sync_to_async(set_cap)("100")
+        await sync_to_async(make_instances)(100)
+        socket = await socket_of("sam")
+        snapshot = await socket.subscribe({"process": "Probe"})
+        assert len(snapshot["instances"]) == 100
+        await sync_to_async(probe)("One too many")
+        refused = await socket.receive_until(lambda m: m["type"] == "refused")
+        assert refused["type"] == "refused" and "stopped" in refused["reason"]
+        await sync_to_async(probe)("Later")
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_without_the_monitor_license_the_socket_closes_with_4403(world):
+    async def scenario():
+        socket = await socket_of("alice")
+        assert await socket.close_code() == 4403
+
+    run(scenario)
+
+
+def test_without_credentials_the_socket_closes_with_4401(world):
+    async def scenario():
+        socket = await socket_of(None)
+        assert await socket.close_code() == 4401
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("message", [{"type": "subscribe"}, {"type": "subscribe", "filter": {"colour": "red"}},
+                                     {"type": "dance"}])
+def test_a_message_or_filter_the_server_cannot_use_is_answered_with_an_error(world, message):
+    async def scenario():
+        socket = await socket_of("sam")
+        await socket.send(message)
+        answer = await socket.receive()
+        assert answer["type"] == "error" and answer["reason"]
+        await socket.send({"type": "ping"})
+        assert await socket.receive() == {"type": "pong"}
+        await socket.close()
+
+    run(scenario)
+
+
+def test_unsubscribe_ends_the_pushes(probe):
+    async def scenario():
+        socket = await socket_of("sam")
+        await socket.subscribe({})
+        await socket.send({"type": "unsubscribe"})
+        await sync_to_async(probe)("Acme")
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_protected_value_never_appears_in_a_snapshot_or_a_push(probe):
+    async def scenario():
+        socket = await socket_of("sam")
+        await socket.subscribe({})
+        instance = await sync_to_async(probe)("Acme", secret=SECRET)
+        await socket.receive()
+        await sync_to_async(complete_check)(instance)
+        await socket.receive_until(lambda m: m["type"] == "changed" and m["instance"]["state"] == "Pay")
+        await socket.subscribe({})
+        assert all(SECRET not in json.dumps(message) for message in socket.received)
+        assert len(socket.received) >= 3
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_supervisor_sees_pushes_only_for_instances_they_may_see(probe):
+    async def scenario():
+        from administration.models import User
+
+        await sync_to_async(User.objects.create_user)("nia", password="x", license="process_monitor",
+                                                      rights=["launch"])
+        socket = await socket_of("nia")
+        await socket.subscribe({})
+        await sync_to_async(probe)("Not hers")
+        assert await socket.receive_nothing()
+        mine = await sync_to_async(probe)("Hers", by="nia")
+        assert (await socket.receive())["instance"]["id"] == mine.pk
+        await socket.close()
+
+    run(scenario)
+
+
+def make_instances(count: int) -> None:
+    from administration.models import User
+    from processes.models import ProcessDefinition, ProcessInstance
+
+    definition = ProcessDefinition.objects.get(name="Probe")
+    alice = User.objects.get(username="alice")
+    ProcessInstance.objects.bulk_create([
+        ProcessInstance(definition=definition, process_name="Probe", status="waiting", started_by=alice)
+        for _ in range(count)
+    ])
+
+
+def test_the_queues_page_is_told_when_work_changes(probe):
+    async def scenario():
+        socket = await socket_of("sam")
+        await socket.send({"type": "watch_queues"})
+        assert (await socket.receive()) == {"type": "queues_changed"}
+        await sync_to_async(probe)("Acme")
+        assert (await socket.receive()) == {"type": "queues_changed"}
+        await socket.close()
+
+    run(scenario)
