@@ -194,3 +194,33 @@ def refuse_protected_values(user: User, names: Iterable[str], specs: Mapping[str
     for name in names:
         if not may_see(user, (specs.get(name) or {}).get("security")):
             raise NotAllowed("You may not set one of the values sent.")
+
+
+# ------------------------------------------------------------------- administration
+
+
+def may_administer(user: User) -> bool:
+    """Administrators (the directory's ``is_admin`` flag) configure users, licenses, rights and security."""
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def require_administrator(user: User) -> None:
+    if not may_administer(user):
+        raise NotAllowed("The administration pages are for administrators.")
+
+
+def rights_with_sources(user: User) -> list[tuple[str, list[str]]]:
+    """Each right the user effectively holds with where it comes from: own, workgroup X, role Y."""
+    sources: dict[str, list[str]] = {right: [] for right in RIGHTS}
+    for right in user.rights or []:
+        if right in sources:
+            sources[right].append("own")
+    for group in user.workgroups.order_by("name"):
+        for right in group.rights or []:
+            if right in sources:
+                sources[right].append(f"workgroup {group.name}")
+    for role in user.roles.order_by("name"):
+        for right in role.rights or []:
+            if right in sources:
+                sources[right].append(f"role {role.name}")
+    return [(right, found) for right, found in sources.items() if found]

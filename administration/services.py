@@ -373,4 +373,5 @@ def set_server_parameter(actor: User | None, name: str, value: str) -> None:
         after = {"value": value} if value else None
         record(actor, "server parameter", name, "changed" if before and after else
                ("created" if after else "deleted"), before, after)
+        forget_parameters()  # this process reads the new value at once; others within seconds
         transaction.on_commit(forget_parameters)

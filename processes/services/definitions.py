@@ -92,3 +92,18 @@ def compiled_process(definition_id: int) -> Process:
 
 def forget_compiled_processes() -> None:
     _compiled.cache_clear()
+
+
+def security_usage() -> dict[str, list[tuple[str, int, str]]]:
+    """For each security specification, the (process, version, variable) of published definitions using it.
+
+    Read from the stored documents without compiling them, so a broken one only drops out.
+    """
+    usage: dict[str, list[tuple[str, int, str]]] = {}
+    for name, version, document in ProcessDefinition.objects.filter(published=True).values_list(
+            "name", "version", "document"):
+        variables = document.get("variables") if isinstance(document, dict) else None
+        for variable in variables if isinstance(variables, list) else []:
+            if isinstance(variable, dict) and isinstance(variable.get("security"), str):
+                usage.setdefault(variable["security"], []).append((name, version, str(variable.get("name"))))
+    return usage

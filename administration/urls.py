@@ -1,0 +1,27 @@
+"""The administration pages, under /administration/."""
+
+from django.urls import path
+
+from administration import views
+
+app_name = "administration"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("users/", views.user_list, name="users"),
+    path("users/new", views.user_new, name="user_new"),
+    path("users/<str:username>/", views.user_edit, name="user"),
+    path("licenses/", views.licenses, name="licenses"),
+    path("workgroups/", views.workgroups, name="workgroups"),
+    path("workgroups/new", views.named_new, {"kind": "workgroup"}, name="workgroup_new"),
+    path("workgroups/<str:name>/", views.workgroup, name="workgroup"),
+    path("roles/", views.roles, name="roles"),
+    path("roles/new", views.named_new, {"kind": "role"}, name="role_new"),
+    path("roles/<str:name>/", views.role, name="role"),
+    path("security/", views.specifications, name="specifications"),
+    path("security/new", views.named_new, {"kind": "security specification"}, name="specification_new"),
+    path("security/<str:name>/", views.specification, name="specification"),
+    path("skills/", views.skills, name="skills"),
+    path("parameters/", views.parameters, name="parameters"),
+    path("audit/", views.audit, name="audit"),
+]
