@@ -288,6 +288,8 @@ def specification(request: HttpRequest, name: str) -> HttpResponse:
 
 @admin_page
 def named_new(request: HttpRequest, kind: str) -> HttpResponse:
+    if request.method == "POST":
+        return _named_save(request, kind, None)
     return _named_form(request, kind, {"name": "", "rights": [], "skills": [], "users": [], "workgroups": [],
                                        "roles": []}, None)
 
