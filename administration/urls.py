@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from administration import views
+from administration import definition_views, views
 
 app_name = "administration"
 
@@ -24,4 +24,8 @@ urlpatterns = [
     path("skills/", views.skills, name="skills"),
     path("parameters/", views.parameters, name="parameters"),
     path("audit/", views.audit, name="audit"),
+    path("processes/", definition_views.definition_list, name="definitions"),
+    path("processes/import", definition_views.definition_import, name="definition_import"),
+    *[path(f"processes/<int:pk>/{action}", definition_views.definition_change, {"action": action},
+           name=f"definition_{action}") for action in ("publish", "retire")],
 ]

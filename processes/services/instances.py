@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -12,13 +13,14 @@ from django.utils import timezone
 from administration import policy
 from administration.models import User
 from processes import engine
-from processes.errors import Conflict, NotFound
+from processes.errors import Conflict, DefinitionBroken, NotFound
 from processes.models import OPEN_STATUSES, PendingEvent, ProcessDefinition, ProcessInstance, RelatedInteraction
 from processes.services import nodes, runtime
 from processes.services.definitions import compiled_process, newest_version, published_version
 from processes.services.forms import clean_values
 
 MANAGEABLE_STATUSES = ("error", "restored_in_error")
+logger = logging.getLogger(__name__)
 
 
 def launch_inputs(process: engine.Process) -> dict[str, dict]:
@@ -34,8 +36,13 @@ def visible_launch_inputs(user: User, definition: ProcessDefinition) -> list[dic
 def launchable_processes(user: User) -> list[tuple[ProcessDefinition, list[dict]]]:
     """The published processes the user may launch, each with the launch inputs the user may see."""
     policy.require_launch(user)
-    definitions = ProcessDefinition.objects.filter(published=True).order_by("category", "name")
-    return [(definition, visible_launch_inputs(user, definition)) for definition in definitions]
+    launchable = []
+    for definition in ProcessDefinition.objects.filter(published=True).order_by("category", "name"):
+        try:
+            launchable.append((definition, visible_launch_inputs(user, definition)))
+        except DefinitionBroken as exc:  # the rest still works; administrators see it as broken
+            logger.warning("%s", exc)
+    return launchable
 
 
 def launchable_process(user: User, name: str) -> tuple[ProcessDefinition, list[dict]]:
