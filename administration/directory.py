@@ -8,7 +8,17 @@ from typing import Any
 from django.db import transaction
 
 from . import services
-from .models import LICENSES, DataSource, LicenseAllocation, Role, ServerParameter, Skill, User, Workgroup
+from .models import (
+    LICENSES,
+    DataSource,
+    LicenseAllocation,
+    Role,
+    SecuritySpecification,
+    ServerParameter,
+    Skill,
+    User,
+    Workgroup,
+)
 from .parameters import forget_parameters, parameter_problem
 
 FORMAT = "ipa.directory/v1"
@@ -120,6 +130,23 @@ def check_directory(document: Any) -> list[DirectoryError]:
             if problem := services.data_source_url_problem(entry.get("url")):
                 errors.append(DirectoryError(f"{path}.url", problem))
     return errors
+
+
+def export_directory() -> dict[str, Any]:
+    """The whole directory as an ``ipa.directory/v1`` document (no passwords) that ``import_directory`` takes back."""
+    return {
+        "format": FORMAT,
+        "licenses": dict(LicenseAllocation.objects.order_by("license").values_list("license", "seats")),
+        "skills": list(Skill.objects.order_by("name").values_list("name", flat=True)),
+        "workgroups": [services.workgroup_entry(g) for g in Workgroup.objects.order_by("name")],
+        "roles": [services.role_entry(r) for r in Role.objects.order_by("name")],
+        "users": [services.user_entry(u) for u in User.objects.order_by("username")],
+        "security_specifications": [services.specification_entry(s)
+                                    for s in SecuritySpecification.objects.order_by("name")],
+        "server_parameters": dict(ServerParameter.objects.order_by("name").values_list("name", "value")),
+        "data_sources": [{"name": name, "url": url}
+                         for name, url in DataSource.objects.order_by("name").values_list("name", "url")],
+    }
 
 
 def import_directory(document: dict, actor: User | None = None) -> ImportSummary:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from processes.services.demo import DEMO_LOGINS, load_demo
+from processes.services.demo import DEMO_LOGINS, load_demo_into_empty_database
 
 
 def run_embedded_engine(interval: float) -> None:
@@ -32,7 +32,7 @@ def run_embedded_engine(interval: float) -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the portal (migrates, loads the demo unless --no-demo, prints the URL and logins)."
+    help = "Run the portal (migrates, loads the demo into an empty database unless --no-demo, prints the URL)."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_demo"]:
-            for line in load_demo():
+            for line in load_demo_into_empty_database():
                 self.stdout.write(f"  demo {line}")
         host, port = options["host"], options["port"]
         if settings.EMBEDDED:
