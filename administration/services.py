@@ -48,9 +48,31 @@ class ChangeInvalid(Exception):
 # ----------------------------------------------------------------------------- rules
 
 
+SCOPED_RIGHT_KEYS = {"right", "processes", "categories"}
+
+
+def _scoped_right_problem(right: dict) -> str | None:
+    """A right for named processes or categories: {"right": "launch", "processes": [...], "categories": [...]}."""
+    if set(right) - SCOPED_RIGHT_KEYS or right.get("right") not in RIGHTS:
+        return (f"a right for some processes is {{\"right\": one of {', '.join(RIGHTS)}, "
+                "\"processes\": [names], \"categories\": [names]}")
+    names = [*right.get("processes", []), *right.get("categories", [])]
+    if not all(isinstance(right.get(key, []), list) for key in ("processes", "categories")) or not names or not all(
+            isinstance(name, str) and name for name in names):
+        return f"the {right['right']} right for some processes names at least one process or category"
+    return None
+
+
 def rights_problem(rights: Any) -> str | None:
-    if not isinstance(rights, list) or any(r not in RIGHTS for r in rights):
+    """Rights are launch, view, manage (for all processes) or one of them for named processes or categories."""
+    if not isinstance(rights, list):
         return f"must be a list of {', '.join(RIGHTS)}"
+    for right in rights:
+        if isinstance(right, dict):
+            if problem := _scoped_right_problem(right):
+                return problem
+        elif right not in RIGHTS:
+            return f"must be a list of {', '.join(RIGHTS)}"
     return None
 
 

@@ -54,10 +54,46 @@ def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return page(wrapped)
 
 
+def _rights_rows(chosen: list) -> list[dict[str, Any]]:
+    """The three rights as form rows: given for all processes, or for some processes and categories."""
+    from processes.models import ProcessDefinition
+
+    names = set(ProcessDefinition.objects.values_list("name", flat=True).distinct())
+    categories = set(ProcessDefinition.objects.exclude(category="").values_list("category", flat=True).distinct())
+    scoped: dict[str, set[str]] = {right: set() for right in RIGHTS}
+    for right in chosen or []:
+        if isinstance(right, dict) and right.get("right") in scoped:
+            scoped[right["right"]].update(f"process:{n}" for n in right.get("processes", []))
+            scoped[right["right"]].update(f"category:{c}" for c in right.get("categories", []))
+            names.update(right.get("processes", []))
+            categories.update(right.get("categories", []))
+    options = [(f"process:{n}", n) for n in sorted(names)] + [(f"category:{c}", f"category {c}")
+                                                                 for c in sorted(categories)]
+    return [{"value": right, "label": RIGHT_LABELS[right], "all": right in (chosen or []),
+             "options": [{"value": v, "label": label, "checked": v in scoped[right]} for v, label in options]}
+            for right in RIGHTS]
+
+
+def _rights_from(post: Any) -> list:
+    """The rights a form gave: a right for all processes, else one for the processes and categories ticked."""
+    rights: list = [right for right in post.getlist("rights") if right]
+    for right in RIGHTS:
+        if right in rights:
+            continue
+        ticked = post.getlist(f"scope:{right}")
+        processes = [v.split(":", 1)[1] for v in ticked if v.startswith("process:")]
+        categories = [v.split(":", 1)[1] for v in ticked if v.startswith("category:")]
+        if processes or categories:
+            rights.append({"right": right, **({"processes": processes} if processes else {}),
+                           **({"categories": categories} if categories else {})})
+    return rights
+
+
 def _render(request: HttpRequest, template: str, context: dict[str, Any], section: str,
             status: int = 200) -> HttpResponse:
     return render(request, f"administration/{template}", {
-        "nav": "administration", "section": section, "rights": [(r, RIGHT_LABELS[r]) for r in RIGHTS],
+        "nav": "administration", "section": section,
+        "rights_rows": _rights_rows(context["entry"].get("rights", [])) if "entry" in context else [],
         **context,
     }, status=status)
 
@@ -88,7 +124,7 @@ def _user_entry_from(post: Any, username: str) -> dict[str, Any]:
         "last_name": post.get("last_name", "").strip(),
         "email": post.get("email", "").strip(),
         "license": post.get("license", ""),
-        "rights": post.getlist("rights"),
+        "rights": _rights_from(post),
         "workgroups": post.getlist("workgroups"),
         "roles": post.getlist("roles"),
         "skills": skills,
@@ -194,7 +230,7 @@ KINDS: dict[str, dict[str, Any]] = {
 def _named_entry_from(post: Any, kind: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": post.get("name", "").strip()}
     if kind in ("workgroup", "role"):
-        entry["rights"] = post.getlist("rights")
+        entry["rights"] = _rights_from(post)
     if kind == "workgroup":
         entry["skills"] = post.getlist("skills")
     if kind == "security specification":
