@@ -94,6 +94,7 @@ TEMPLATES = [
 
 # --------------------------------------------------------------------------- database
 
+DATABASE_CONFIGURED = bool(os.environ.get("DATABASE_URL"))  # else the embedded default (processes.storage)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db' / 'portal.sqlite3'}"
 # Persistent connections stay off by default: under Daphne every request's sync code runs
 # in a thread of its own, and each such thread would keep a connection open.

@@ -5,9 +5,10 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from processes.services.demo import DEMO_LOGINS, load_demo_into_empty_database
+from processes.storage import log_storage_messages
 
 
 def run_embedded_engine(interval: float) -> None:
@@ -40,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="do not load the demo users and processes")
 
     def handle(self, *args, **options):
+        refused = [m for m in log_storage_messages() if m.number in (41043, 41045)]  # 41046: migrated next
+        if refused:
+            raise CommandError(str(refused[0]))
         call_command("migrate", interactive=False, verbosity=0)
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
