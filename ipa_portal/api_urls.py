@@ -4,6 +4,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from administration.api import views as admin_views
+from processes.api import reports as report_views
 from processes.api import views as process_views
 from processes.services import instances as instance_services
 from workitems import services as item_services
@@ -37,6 +38,7 @@ urlpatterns = [
               f"api-instance-{action}")
         for action in instance_services.REPAIRS
     ],
+    route("reports/variables", report_views.VariableReportView.as_view(), "api-variable-report"),
     route(f"instances/{INT}/interactions", process_views.RelatedInteractionView.as_view(), "api-interactions"),
     route("workitems", item_views.WorkItemListView.as_view(), "api-workitems"),
     route(f"workitems/{INT}", item_views.WorkItemDetailView.as_view(), "api-workitem"),

@@ -204,3 +204,21 @@ class ExternalCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.token} of instance {self.instance_id} ({self.status})"
+
+
+class VariableLogEntry(models.Model):
+    """A new value of a variable flagged ``log: true`` (the seed's variable-level logging); no other
+    variable's value is written anywhere but its instance's own state."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="logged_values")
+    process_name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    variable = models.CharField(max_length=200)
+    value = models.JSONField(null=True)
+    security = models.CharField(max_length=100, blank=True)  # the variable's specification, applied on reading
+    at = models.DateTimeField()
+    by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["process_name", "variable", "at"])]

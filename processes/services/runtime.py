@@ -25,6 +25,7 @@ from administration.parameters import integer_parameter
 from processes import engine
 from processes.models import HistoryEntry, PendingEvent, ProcessInstance
 from processes.queries import HotQuery
+from processes.services import reporting
 from processes.services.definitions import compiled_process
 
 log = logging.getLogger("ipa.engine")
@@ -138,6 +139,7 @@ def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engin
 
 
 def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> None:
+    before = instance.execution
     for effect in step.effects:
         if isinstance(effect, engine.Record):
             plan.record(effect.what, effect.detail)
@@ -156,6 +158,7 @@ def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> 
         update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail", "error",
                        "ended_at", "updated_at"]
     )
+    reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now)  # variables with log: true
     save_plan(plan)
 
 
