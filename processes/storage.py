@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,8 +38,11 @@ def _where() -> str:
     return f"{host}:{port}, database {database['NAME']}"
 
 
-def check_storage() -> list[StorageMessage]:
-    """The messages that apply now, most serious last; an empty list when storage is configured and ready."""
+def check_storage(*, close: bool = True) -> list[StorageMessage]:
+    """The messages that apply now, most serious last; an empty list when storage is configured and ready.
+
+    ``close=False`` inside a request, which goes on using its connection.
+    """
     messages = []
     if not settings.DATABASE_CONFIGURED:
         if not settings.EMBEDDED:
@@ -60,13 +64,28 @@ def check_storage() -> list[StorageMessage]:
             "correct DATABASE_URL (host, port, user, password, database name).")))
         return messages
     finally:
-        connection.close()
+        if close:
+            connection.close()
     if pending:
         names = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _ in pending[:3])
         messages.append(StorageMessage(41046, logging.ERROR, (
             f"The workflow storage is reachable ({_where()}) but {len(pending)} of its migrations are not applied "
             f"(first: {names}), so its tables are missing or out of date. Fix: run python manage.py migrate.")))
     return messages
+
+
+_BANNER_SECONDS = 60.0
+_banner: tuple[float, StorageMessage | None] = (-_BANNER_SECONDS, None)
+
+
+def storage_trouble() -> StorageMessage | None:
+    """41045 or 41046 while it holds (checked at most once a minute), for the administrators' banner."""
+    global _banner
+    checked_at, found = _banner
+    if time.monotonic() - checked_at >= _BANNER_SECONDS:
+        found = next((m for m in check_storage(close=False) if m.number in (41045, 41046)), None)
+        _banner = (time.monotonic(), found)
+    return found
 
 
 def log_storage_messages() -> list[StorageMessage]:

@@ -38,3 +38,24 @@ def test_41046_an_unmigrated_database_is_reachable_but_missing_its_tables(tmp_pa
     done = check_storage(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     assert done.returncode != 0
     assert "41046" in done.stderr and "manage.py migrate" in done.stderr
+
+
+def test_administrators_see_a_banner_while_a_migration_is_missing(directory):
+    from django.db import connection
+    from django.test import Client
+
+    from administration.models import User
+    from processes import storage
+
+    with connection.cursor() as cursor:  # as after deploying code whose migration was not run
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'administration' AND name = '0004_auditentry'")
+    storage._banner = (-storage._BANNER_SECONDS * 2, None)
+    try:
+        admin, alice = Client(), Client()
+        admin.force_login(User.objects.get(username="admin"))
+        alice.force_login(User.objects.get(username="alice"))
+        page = admin.get("/processes/").content.decode()
+        assert "41046" in page and "administration.0004_auditentry" in page
+        assert "41046" not in alice.get("/processes/").content.decode()
+    finally:
+        storage._banner = (-storage._BANNER_SECONDS * 2, None)
