@@ -25,7 +25,8 @@ class AdministrationTests(BrowserTestCase):
         admin.get_by_role("link", name="Workgroups").click()
         admin.get_by_role("link", name="New workgroup").click()
         admin.get_by_label("Name").fill("Claims")
-        admin.get_by_label("Launch Process").check()
+        admin.get_by_text("or only for some processes").first.click()  # the Launch right, for one process
+        admin.get_by_label("Launch Process for Refund Request").check()
         admin.get_by_label("french").check()
         admin.get_by_role("button", name="Save workgroup").click()
         expect(admin.locator(".message")).to_contain_text("Workgroup Claims saved")
@@ -70,12 +71,14 @@ class AdministrationTests(BrowserTestCase):
         erin.goto("/processes/")
         refund = erin.locator("section.process", has=erin.get_by_role("heading", name="Refund Request"))
         expect(refund.get_by_label("Card number")).to_be_visible()
+        expect(erin.locator("section.process")).to_have_count(1)  # the right is for Refund Request only
         expect(erin.get_by_role("link", name="Administration")).to_have_count(0)
+        self.screenshot(erin, "administration-scoped-right-in-the-client")
 
         # The administrator takes the Launch right away from Claims: erin's next page refuses.
         admin.get_by_role("link", name="Workgroups").click()
         admin.get_by_role("link", name="Claims").click()
-        admin.get_by_label("Launch Process").uncheck()
+        admin.get_by_label("Launch Process for Refund Request").uncheck()
         admin.get_by_role("button", name="Save workgroup").click()
         erin.goto("/processes/")
         expect(erin.get_by_text("needs the Launch Process right")).to_be_visible()
@@ -89,3 +92,16 @@ class AdministrationTests(BrowserTestCase):
         admin.get_by_role("link", name="Audit trail").click()
         expect(admin.locator("tbody tr").first).to_contain_text(re.compile("changed workgroup Claims"))
         self.screenshot(admin, "administration-audit")
+
+        # Process definitions: a bad file's errors by JSON path; versions with their status.
+        admin.get_by_role("link", name="Process definitions").click()
+        admin.get_by_label("Definition file (ipa.process/v1 JSON)").set_input_files(files=[{
+            "name": "bad.json", "mimeType": "application/json",
+            "buffer": b'{"format": "ipa.process/v1", "name": "Bad", "start_state": "X", "states": []}'}])
+        admin.get_by_role("button", name="Import").click()
+        expect(admin.locator(".error-summary")).to_contain_text("bad.json was not imported")
+        expect(admin.locator(".error-summary code").first).to_be_visible()
+        self.screenshot(admin, "administration-process-definitions")
+        admin.get_by_role("link", name="Reports").click()
+        expect(admin.get_by_role("heading", name="Variable report")).to_be_visible()
+        self.screenshot(admin, "reports-variables")
