@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
 
@@ -20,6 +21,7 @@ from .models import (
     LICENSES,
     RIGHTS,
     AuditEntry,
+    DataSource,
     LicenseAllocation,
     Role,
     SecuritySpecification,
@@ -376,6 +378,37 @@ def set_license_seats(actor: User | None, license_name: str, seats: Any) -> Lice
             raise ChangeInvalid({"seats": problems[license_name]})
         record(actor, "license", license_name, "created" if before is None else "changed", before, {"seats": seats})
     return allocation
+
+
+def url_without_password(url: str) -> str:
+    """A data source URL as pages and the audit trail show it: the password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def save_data_source(actor: User | None, name: str, url: str) -> DataSource:
+    """Create or replace a named data source (the URL is checked; its password never reaches the audit trail)."""
+    errors: dict[str, str] = {}
+    _name_problem(errors, {"name": name})
+    if problem := data_source_url_problem(url.strip()):
+        errors["url"] = problem
+    _refuse(errors)
+    with transaction.atomic():
+        stored = DataSource.objects.filter(name=name.strip()).first()
+        before = {"url": url_without_password(stored.url)} if stored else None
+        source, _ = DataSource.objects.update_or_create(name=name.strip(), defaults={"url": url.strip()})
+        record(actor, "data source", source.name, "changed" if before else "created", before,
+               {"url": url_without_password(source.url)})
+    return source
+
+
+def delete_data_source(actor: User | None, name: str) -> None:
+    with transaction.atomic():
+        if DataSource.objects.filter(name=name).delete()[0]:
+            record(actor, "data source", name, "deleted", None, None)
 
 
 def set_server_parameter(actor: User | None, name: str, value: str) -> None:

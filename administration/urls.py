@@ -24,6 +24,7 @@ urlpatterns = [
     path("skills/", views.skills, name="skills"),
     path("parameters/", views.parameters, name="parameters"),
     path("audit/", views.audit, name="audit"),
+    path("data-sources/", views.data_sources, name="data_sources"),
     path("processes/", definition_views.definition_list, name="definitions"),
     path("processes/import", definition_views.definition_import, name="definition_import"),
     *[path(f"processes/<int:pk>/{action}", definition_views.definition_change, {"action": action},

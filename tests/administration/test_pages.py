@@ -99,3 +99,20 @@ def test_a_security_specification_lists_the_variables_of_published_processes_usi
     page = admin_client.get("/administration/security/Payroll/").content.decode()
     assert "Payslip" in page and "iban" in page
     assert "Payslip v1: iban" in admin_client.get("/administration/security/").content.decode()
+
+
+def test_a_data_source_is_saved_tested_and_its_password_never_shown(admin_client, tmp_path):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "crm.sqlite3").close()
+    response = admin_client.post("/administration/data-sources/", {"name": "crm", "url": "ftp://x"})
+    assert response.status_code == 400 and "must be a postgres://" in response.content.decode()
+    admin_client.post("/administration/data-sources/", {"name": "crm", "url": f"sqlite:///{tmp_path}/crm.sqlite3"})
+    page = admin_client.post("/administration/data-sources/", {"test": "crm"}).content.decode()
+    assert "answers" in page
+    admin_client.post("/administration/data-sources/", {"name": "gone",
+                                                        "url": "postgres://reader:s3cret@127.0.0.1:1/crm"})
+    page = admin_client.post("/administration/data-sources/", {"test": "gone"}).content.decode()
+    assert "reader:***@127.0.0.1:1" in page and "s3cret" not in page
+    assert "127.0.0.1" in page and 'role="alert"' in page
+    assert "s3cret" not in str(list(AuditEntry.objects.values_list("before", "after")))
