@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from administration import services
-from administration.views import _render, admin_page
+from administration.views import admin_page, render_admin
 from processes.engine.validation import DefinitionError, DefinitionInvalid
 from processes.errors import ServiceError
 from processes.models import ProcessDefinition
@@ -32,7 +32,7 @@ def _versions() -> list[dict]:
 
 
 def _page(request: HttpRequest, errors: list[DefinitionError] | None = None, file_name: str = "") -> HttpResponse:
-    return _render(request, "definitions.html", {"processes": _versions(), "import_errors": errors or [],
+    return render_admin(request, "definitions.html", {"processes": _versions(), "import_errors": errors or [],
                                                  "file_name": file_name}, "definitions", 400 if errors else 200)
 
 

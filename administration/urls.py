@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from administration import definition_views, views
+from administration import audit_views, data_source_views, definition_views, views
 
 app_name = "administration"
 
@@ -23,8 +23,8 @@ urlpatterns = [
     path("security/<str:name>/", views.specification, name="specification"),
     path("skills/", views.skills, name="skills"),
     path("parameters/", views.parameters, name="parameters"),
-    path("audit/", views.audit, name="audit"),
-    path("data-sources/", views.data_sources, name="data_sources"),
+    path("audit/", audit_views.audit, name="audit"),
+    path("data-sources/", data_source_views.data_sources, name="data_sources"),
     path("processes/", definition_views.definition_list, name="definitions"),
     path("processes/import", definition_views.definition_import, name="definition_import"),
     *[path(f"processes/<int:pk>/{action}", definition_views.definition_change, {"action": action},

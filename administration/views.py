@@ -1,5 +1,6 @@
 """The administration pages: users, licenses, workgroups, roles, skills, security specifications,
-server parameters and the audit trail, for administrators.
+server parameters, for administrators (the audit trail, data sources and process
+definitions have modules of their own beside this one).
 
 Views only read forms into directory entries and call ``administration.services``, where the
 rules are (the same ones ``import_directory`` applies); rights are chosen from the three
@@ -8,26 +9,19 @@ known rights, never typed.
 
 from __future__ import annotations
 
-import csv
-import itertools
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
 from administration import policy, services
 from administration.models import (
     LICENSE_CHOICES,
     RIGHTS,
-    AuditEntry,
-    DataSource,
     LicenseAllocation,
     Role,
     SecuritySpecification,
@@ -38,11 +32,9 @@ from administration.models import (
 )
 from administration.parameters import PARAMETERS
 from ipa_portal.pages import page
-from processes.external.database import connection_problem
 from processes.services.definitions import security_usage
 
 RIGHT_LABELS = {"launch": "Launch Process", "view": "View Process", "manage": "Manage Process"}
-AUDIT_PAGE_SIZE = 50
 
 
 def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -91,7 +83,7 @@ def _rights_from(post: Any) -> list:
     return rights
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any], section: str,
+def render_admin(request: HttpRequest, template: str, context: dict[str, Any], section: str,
             status: int = 200) -> HttpResponse:
     return render(request, f"administration/{template}", {
         "nav": "administration", "section": section,
@@ -111,7 +103,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @admin_page
 def user_list(request: HttpRequest) -> HttpResponse:
     users = User.objects.order_by("username").prefetch_related("workgroups", "roles")
-    return _render(request, "users.html", {"users": users}, "users")
+    return render_admin(request, "users.html", {"users": users}, "users")
 
 
 def _user_entry_from(post: Any, username: str) -> dict[str, Any]:
@@ -142,7 +134,7 @@ def _user_form(request: HttpRequest, entry: dict, *, create: bool, errors: dict[
                status: int = 200) -> HttpResponse:
     user = None if create else User.objects.filter(username=entry["username"]).first()
     skill_levels = entry.get("skills", {})
-    return _render(request, "user_form.html", {
+    return render_admin(request, "user_form.html", {
         "create": create, "entry": entry, "errors": errors or {},
         "licenses": LICENSE_CHOICES, "seats": _license_rows(),
         "all_workgroups": Workgroup.objects.values_list("name", flat=True),
@@ -212,7 +204,7 @@ def licenses(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Seats of {dict(LICENSE_CHOICES)[license_name]} saved.")
             return redirect("administration:licenses")
-    return _render(request, "licenses.html", {"rows": _license_rows(), "errors": errors}, "licenses", status)
+    return render_admin(request, "licenses.html", {"rows": _license_rows(), "errors": errors}, "licenses", status)
 
 
 # ------------------------------------------------- workgroups, roles, specifications
@@ -254,7 +246,7 @@ def _named_form(request: HttpRequest, kind: str, entry: dict, original: str | No
                        usage=security_usage().get(original or "", []))
     if original and kind in ("workgroup", "role"):
         context["members"] = spec["model"].objects.get(name=original).members.order_by("username")
-    return _render(request, "named_form.html", context, spec["url"].split(":")[1], status)
+    return render_admin(request, "named_form.html", context, spec["url"].split(":")[1], status)
 
 
 def _named_list(request: HttpRequest, kind: str) -> HttpResponse:
@@ -265,7 +257,7 @@ def _named_list(request: HttpRequest, kind: str) -> HttpResponse:
     usage = security_usage() if kind == "security specification" else {}
     for row in rows:
         row["usage"] = usage.get(row["name"], [])
-    return _render(request, "named_list.html", {"kind": kind, "title": spec["title"], "rows": rows,
+    return render_admin(request, "named_list.html", {"kind": kind, "title": spec["title"], "rows": rows,
                                                  "one": spec["one"]}, spec["url"].split(":")[1])
 
 
@@ -354,7 +346,7 @@ def skills(request: HttpRequest) -> HttpResponse:
     rows = [{"name": s.name, "workgroups": [g.name for g in s.workgroups.all()],
              "agents": [(level.user.username, level.level) for level in s.user_levels.select_related("user")]}
             for s in Skill.objects.prefetch_related("workgroups", "user_levels")]
-    return _render(request, "skills.html", {"rows": rows, "errors": errors, "typed": request.POST.get("name", "")},
+    return render_admin(request, "skills.html", {"rows": rows, "errors": errors, "typed": request.POST.get("name", "")},
                    "skills", status)
 
 
@@ -380,86 +372,4 @@ def parameters(request: HttpRequest) -> HttpResponse:
              "rule": p.rule, "explanation": p.explanation, "error": errors.get(p.name)}
             for p in PARAMETERS.values()]
     others = [{"name": n, "value": v} for n, v in sorted(stored.items()) if n not in PARAMETERS]
-    return _render(request, "parameters.html", {"rows": rows, "others": others}, "parameters", status)
-
-
-# ---------------------------------------------------------------------- audit trail
-
-
-def _date(text: str | None) -> Any:
-    try:
-        return parse_date(text or "")
-    except ValueError:
-        return None
-
-
-def _audit_entries(query: Any) -> Any:
-    entries = AuditEntry.objects.all()
-    if query.get("kind"):
-        entries = entries.filter(kind=query["kind"])
-    if query.get("actor"):
-        entries = entries.filter(actor_name=query["actor"])
-    if query.get("target"):
-        entries = entries.filter(target__icontains=query["target"])
-    if after := _date(query.get("after")):
-        entries = entries.filter(at__date__gte=after)
-    if before := _date(query.get("before")):
-        entries = entries.filter(at__date__lte=before)
-    return entries
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-@admin_page
-def audit(request: HttpRequest) -> HttpResponse:
-    entries = _audit_entries(request.GET)
-    if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        header = ["at", "by", "action", "kind", "target", "before", "after"]
-        rows = ([e.at.isoformat(), e.actor_name, e.action, e.kind, e.target, json.dumps(e.before),
-                 json.dumps(e.after)] for e in entries.iterator())
-        response = StreamingHttpResponse((writer.writerow(r) for r in itertools.chain([header], rows)),
-                                         content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-        return response
-    query = request.GET.copy()
-    query.pop("page", None)
-    return _render(request, "audit.html", {
-        "entries": Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page")),
-        "filters": request.GET, "query": query.urlencode(),
-        "kinds": AuditEntry.objects.order_by("kind").values_list("kind", flat=True).distinct(),
-    }, "audit")
-
-
-# ---------------------------------------------------------------------- data sources
-
-
-@admin_page
-def data_sources(request: HttpRequest) -> HttpResponse:
-    errors: dict[str, str] = {}
-    status = 200
-    tested: dict[str, str | None] = {}
-    if request.method == "POST" and request.POST.get("delete"):
-        services.delete_data_source(request.user, request.POST["delete"])
-        messages.success(request, f"Data source {request.POST['delete']} deleted.")
-        return redirect("administration:data_sources")
-    if request.method == "POST" and request.POST.get("test"):
-        source = DataSource.objects.filter(name=request.POST["test"]).first()
-        if source is not None:
-            tested[source.name] = connection_problem(source.name, source.url) or ""
-    elif request.method == "POST":
-        try:
-            source = services.save_data_source(request.user, request.POST.get("name", ""), request.POST.get("url", ""))
-        except services.ChangeInvalid as exc:
-            errors, status = exc.errors, 400
-        else:
-            messages.success(request, f"Data source {source.name} saved.")
-            return redirect("administration:data_sources")
-    rows = [{"name": s.name, "url": services.url_without_password(s.url), "tested": s.name in tested,
-             "problem": tested.get(s.name)} for s in DataSource.objects.order_by("name")]
-    return _render(request, "data_sources.html", {"rows": rows, "errors": errors,
-                                                  "typed": {"name": request.POST.get("name", "")}},
-                   "data_sources", status)
+    return render_admin(request, "parameters.html", {"rows": rows, "others": others}, "parameters", status)
