@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
+from . import services
 from .models import (
     LICENSES,
-    RIGHTS,
     DataSource,
     LicenseAllocation,
     Role,
@@ -17,7 +17,6 @@ from .models import (
     ServerParameter,
     Skill,
     User,
-    UserSkill,
     Workgroup,
 )
 from .parameters import forget_parameters, parameter_problem
@@ -25,9 +24,6 @@ from .parameters import forget_parameters, parameter_problem
 FORMAT = "ipa.directory/v1"
 TOP_KEYS = {"format", "licenses", "skills", "workgroups", "roles", "users", "security_specifications",
             "server_parameters", "data_sources"}
-USER_KEYS = {"username", "password", "email", "first_name", "last_name", "license", "rights", "workgroups",
-             "roles", "skills", "is_admin", "is_active"}
-DATA_SOURCE_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "sqlite")
 
 
 @dataclass(frozen=True)
@@ -58,129 +54,102 @@ class ImportSummary:
                 f"{self.security_specifications} security specifications")
 
 
-class _Checker:
-    """Collects every error of a document, each naming its entry."""
+def _entry_errors(errors: list[DirectoryError], path: str, entry: Any, found: dict[str, str]) -> bool:
+    """Add an entry's errors (from the services' rules) under its path; whether it has a usable name."""
+    for key, message in found.items():
+        errors.append(DirectoryError(f"{path}.{key}", message))
+    return not any(key in ("name", "username") for key in found)
 
-    def __init__(self) -> None:
-        self.errors: list[DirectoryError] = []
 
-    def error(self, path: str, message: str) -> None:
-        self.errors.append(DirectoryError(path, message))
-
-    def keys(self, path: str, entry: Any, allowed: set[str], required: tuple[str, ...] = ("name",)) -> bool:
-        if not isinstance(entry, dict):
-            self.error(path, "must be an object")
-            return False
-        for key in sorted(set(entry) - allowed):
-            self.error(path, f"unknown key {key!r}")
-        for key in required:
-            if not isinstance(entry.get(key), str) or not entry.get(key):
-                self.error(f"{path}.{key}", "is required and must be a non-empty string")
-                return False
-        return True
-
-    def rights(self, path: str, rights: Any) -> None:
-        if not isinstance(rights, list) or any(r not in RIGHTS for r in rights):
-            self.error(path, f"must be a list of {', '.join(RIGHTS)}")
-
-    def names(self, path: str, names: Any, known: set[str], what: str) -> None:
-        if not isinstance(names, list):
-            self.error(path, f"must be a list of {what} names")
-            return
-        for i, name in enumerate(names):
-            if not isinstance(name, str) or name not in known:
-                self.error(f"{path}[{i}]", f"no {what} named {name!r}")
+def _unknown_keys(errors: list[DirectoryError], path: str, entry: Any, allowed: set[str]) -> bool:
+    if not isinstance(entry, dict):
+        errors.append(DirectoryError(path, "must be an object"))
+        return False
+    for key in sorted(set(entry) - allowed):
+        errors.append(DirectoryError(path, f"unknown key {key!r}"))
+    return True
 
 
 def check_directory(document: Any) -> list[DirectoryError]:
-    """Every error of the document, each with the path of its entry."""
-    check = _Checker()
+    """Every error of the document, each with the path of its entry (rules: administration.services)."""
     if not isinstance(document, dict):
         return [DirectoryError("$", "must be an object")]
+    errors: list[DirectoryError] = []
     if document.get("format") != FORMAT:
-        check.error("format", f'must be "{FORMAT}"')
+        errors.append(DirectoryError("format", f'must be "{FORMAT}"'))
     for key in sorted(set(document) - TOP_KEYS):
-        check.error(key, "unknown key")
+        errors.append(DirectoryError(key, "unknown key"))
     licenses = document.get("licenses", {})
     if not isinstance(licenses, dict):
-        check.error("licenses", "must be an object from license to seats")
+        errors.append(DirectoryError("licenses", "must be an object from license to seats"))
         licenses = {}
     for name, seats in licenses.items():
         if name not in LICENSES:
-            check.error(f"licenses.{name}", f"unknown license; licenses are {', '.join(LICENSES)}")
-        elif not isinstance(seats, int) or seats < 0:
-            check.error(f"licenses.{name}", "must be a number of seats (0 or more)")
+            errors.append(DirectoryError(f"licenses.{name}", f"unknown license; licenses are {', '.join(LICENSES)}"))
+        elif problem := services.seats_problem(seats):
+            errors.append(DirectoryError(f"licenses.{name}", problem))
     new_skills = document.get("skills") or []
     if not isinstance(new_skills, list) or not all(isinstance(s, str) and s for s in new_skills):
-        check.error("skills", "must be a list of skill names")
+        errors.append(DirectoryError("skills", "must be a list of skill names"))
         new_skills = []
     skills = set(Skill.objects.values_list("name", flat=True)) | set(new_skills)
     workgroups = set(Workgroup.objects.values_list("name", flat=True))
     roles = set(Role.objects.values_list("name", flat=True))
     for i, entry in enumerate(document.get("workgroups") or []):
-        if check.keys(f"workgroups[{i}]", entry, {"name", "rights", "skills"}):
+        path = f"workgroups[{i}]"
+        if _unknown_keys(errors, path, entry, {"name", "rights", "skills"}) and _entry_errors(
+                errors, path, entry, services.workgroup_errors(entry, skills)):
             workgroups.add(entry["name"])
-            check.rights(f"workgroups[{i}].rights", entry.get("rights", []))
-            check.names(f"workgroups[{i}].skills", entry.get("skills", []), skills, "skill")
     for i, entry in enumerate(document.get("roles") or []):
-        if check.keys(f"roles[{i}]", entry, {"name", "rights"}):
+        path = f"roles[{i}]"
+        if _unknown_keys(errors, path, entry, {"name", "rights"}) and _entry_errors(
+                errors, path, entry, services.role_errors(entry)):
             roles.add(entry["name"])
-            check.rights(f"roles[{i}].rights", entry.get("rights", []))
     users = set(User.objects.values_list("username", flat=True))
     for i, entry in enumerate(document.get("users") or []):
         path = f"users[{i}]"
-        if not check.keys(path, entry, USER_KEYS, ("username",)):
-            continue
-        users.add(entry["username"])
-        if entry.get("license", "") not in ("", *LICENSES):
-            check.error(f"{path}.license", f"unknown license {entry['license']!r}; licenses are {', '.join(LICENSES)}")
-        check.rights(f"{path}.rights", entry.get("rights", []))
-        check.names(f"{path}.workgroups", entry.get("workgroups", []), workgroups, "workgroup")
-        check.names(f"{path}.roles", entry.get("roles", []), roles, "role")
-        user_skills = entry.get("skills", {})
-        if not isinstance(user_skills, dict):
-            check.error(f"{path}.skills", "must be an object from skill name to level")
-        else:
-            for skill, level in user_skills.items():
-                if skill not in skills:
-                    check.error(f"{path}.skills.{skill}", f"no skill named {skill!r}")
-                elif not isinstance(level, int) or not 0 <= level <= 100:
-                    check.error(f"{path}.skills.{skill}", "level must be a whole number from 0 to 100")
+        if _unknown_keys(errors, path, entry, services.USER_KEYS) and _entry_errors(
+                errors, path, entry, services.user_errors(entry, skills, workgroups, roles)):
+            users.add(entry["username"])
     for i, entry in enumerate(document.get("security_specifications") or []):
         path = f"security_specifications[{i}]"
-        if check.keys(path, entry, {"name", "users", "workgroups", "roles"}):
-            check.names(f"{path}.users", entry.get("users", []), users, "user")
-            check.names(f"{path}.workgroups", entry.get("workgroups", []), workgroups, "workgroup")
-            check.names(f"{path}.roles", entry.get("roles", []), roles, "role")
+        if _unknown_keys(errors, path, entry, {"name", "users", "workgroups", "roles"}):
+            _entry_errors(errors, path, entry, services.specification_errors(entry, users, workgroups, roles))
     parameters = document.get("server_parameters", {})
     if not isinstance(parameters, dict) or not all(isinstance(v, str) for v in parameters.values()):
-        check.error("server_parameters", "must be an object from parameter name to text value")
-    elif problems := {n: p for n, v in parameters.items() if (p := parameter_problem(n, v))}:
-        for name, problem in problems.items():
-            check.error(f"server_parameters.{name}", problem)
+        errors.append(DirectoryError("server_parameters", "must be an object from parameter name to text value"))
+    else:
+        for name, value in parameters.items():
+            if problem := parameter_problem(name, value):
+                errors.append(DirectoryError(f"server_parameters.{name}", problem))
     for i, entry in enumerate(document.get("data_sources") or []):
         path = f"data_sources[{i}]"
-        check.keys(path, entry, {"name", "url"}, ("name", "url"))
-        url = entry.get("url") if isinstance(entry, dict) else None
-        if isinstance(url, str) and url and url.split(":", 1)[0].split("+")[0] not in DATA_SOURCE_SCHEMES:
-            check.error(f"{path}.url", "must be a postgres://, mysql:// or sqlite:// URL")
-    return check.errors
-
-
-def _check_seats() -> list[DirectoryError]:
-    """After the import (inside its transaction): no license has more users than seats."""
-    errors = []
-    for allocation in LicenseAllocation.objects.all():
-        used = User.objects.filter(license=allocation.license, is_active=True).count()
-        if used > allocation.seats:
-            errors.append(DirectoryError(
-                f"licenses.{allocation.license}",
-                f"{used} users hold this license but it has {allocation.seats} seats",
-            ))
+        if _unknown_keys(errors, path, entry, {"name", "url"}):
+            if not isinstance(entry.get("name"), str) or not entry.get("name"):
+                errors.append(DirectoryError(f"{path}.name", "is required and must be a non-empty string"))
+            if problem := services.data_source_url_problem(entry.get("url")):
+                errors.append(DirectoryError(f"{path}.url", problem))
     return errors
 
 
-def import_directory(document: dict) -> ImportSummary:
+def export_directory() -> dict[str, Any]:
+    """The whole directory as an ``ipa.directory/v1`` document (no passwords) that ``import_directory`` takes back."""
+    return {
+        "format": FORMAT,
+        "licenses": dict(LicenseAllocation.objects.order_by("license").values_list("license", "seats")),
+        "skills": list(Skill.objects.order_by("name").values_list("name", flat=True)),
+        "workgroups": [services.workgroup_entry(g) for g in Workgroup.objects.order_by("name")],
+        "roles": [services.role_entry(r) for r in Role.objects.order_by("name")],
+        "users": [services.user_entry(u) for u in User.objects.order_by("username")],
+        "security_specifications": [services.specification_entry(s)
+                                    for s in SecuritySpecification.objects.order_by("name")],
+        "server_parameters": dict(ServerParameter.objects.order_by("name").values_list("name", "value")),
+        "data_sources": [{"name": name, "url": url}
+                         for name, url in DataSource.objects.order_by("name").values_list("name", "url")],
+    }
+
+
+def import_directory(document: dict, actor: User | None = None) -> ImportSummary:
     """Create or update everything the document names; nothing changes when it has an error."""
     errors = check_directory(document)
     if errors:
@@ -193,53 +162,26 @@ def import_directory(document: dict) -> ImportSummary:
             Skill.objects.get_or_create(name=name)
             summary.skills += 1
         for entry in document.get("workgroups") or []:
-            group, _ = Workgroup.objects.update_or_create(name=entry["name"],
-                                                          defaults={"rights": entry.get("rights", [])})
-            group.skills.set(Skill.objects.filter(name__in=entry.get("skills", [])))
+            services.apply_workgroup(entry)
             summary.workgroups += 1
         for entry in document.get("roles") or []:
-            Role.objects.update_or_create(name=entry["name"], defaults={"rights": entry.get("rights", [])})
+            services.apply_role(entry)
             summary.roles += 1
         for entry in document.get("users") or []:
-            _import_user(entry)
+            services.apply_user(entry)
             summary.users += 1
         for entry in document.get("security_specifications") or []:
-            spec, _ = SecuritySpecification.objects.get_or_create(name=entry["name"])
-            spec.users.set(User.objects.filter(username__in=entry.get("users", [])))
-            spec.workgroups.set(Workgroup.objects.filter(name__in=entry.get("workgroups", [])))
-            spec.roles.set(Role.objects.filter(name__in=entry.get("roles", [])))
+            services.apply_specification(entry)
             summary.security_specifications += 1
         for name, value in (document.get("server_parameters") or {}).items():
             ServerParameter.objects.update_or_create(name=name, defaults={"value": value})
         for entry in document.get("data_sources") or []:
             DataSource.objects.update_or_create(name=entry["name"], defaults={"url": entry["url"]})
-        seat_errors = _check_seats()
+        seat_errors = services.seat_problems()
         if seat_errors:
             transaction.set_rollback(True)
-            raise DirectoryInvalid(seat_errors)
+            raise DirectoryInvalid([DirectoryError(f"licenses.{name}", message)
+                                    for name, message in seat_errors.items()])
+        services.record(actor, "directory", "ipa.directory/v1", "imported", None, {"summary": str(summary)})
     forget_parameters()
     return summary
-
-
-def _import_user(entry: dict) -> User:
-    defaults = {
-        "email": entry.get("email", ""),
-        "first_name": entry.get("first_name", ""),
-        "last_name": entry.get("last_name", ""),
-        "license": entry.get("license", ""),
-        "rights": entry.get("rights", []),
-        "is_superuser": bool(entry.get("is_admin", False)),
-        "is_staff": bool(entry.get("is_admin", False)),
-        "is_active": entry.get("is_active", True),
-    }
-    user, _ = User.objects.update_or_create(username=entry["username"], defaults=defaults)
-    if entry.get("password") and not user.check_password(entry["password"]):
-        user.set_password(entry["password"])
-        user.save(update_fields=["password"])
-    user.workgroups.set(Workgroup.objects.filter(name__in=entry.get("workgroups", [])))
-    user.roles.set(Role.objects.filter(name__in=entry.get("roles", [])))
-    levels = entry.get("skills", {})
-    UserSkill.objects.filter(user=user).exclude(skill__name__in=levels).delete()
-    for skill, level in levels.items():
-        UserSkill.objects.update_or_create(user=user, skill=Skill.objects.get(name=skill), defaults={"level": level})
-    return user

@@ -151,3 +151,26 @@ class CertificateAuthority(models.Model):
     def clean(self) -> None:
         if problem := valid_pem(self.certificate or ""):
             raise ValidationError({"certificate": f"not a PEM certificate OpenSSL accepts: {problem}"})
+
+
+class AuditEntry(models.Model):
+    """One administrative change: who, when, what, and the record before and after.
+
+    The snapshots never hold a password or a token (administration.services builds them).
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)  # kept when the actor is deleted
+    kind = models.CharField(max_length=40, db_index=True)  # user, workgroup, role, skill, license, ...
+    target = models.CharField(max_length=200)
+    action = models.CharField(max_length=20)  # created, changed, deleted, imported
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.kind} {self.target}"

@@ -36,12 +36,46 @@ class Principal:
     roles: frozenset[str]
     security_specifications: frozenset[str]
     is_admin: bool
+    # Rights given for named processes or categories only: (right, processes, categories).
+    scoped_rights: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = ()
 
     def has_license(self, license_name: str) -> bool:
         return license_rank(self.license) >= license_rank(license_name)
 
     def has_right(self, right: str) -> bool:
+        """The right for all processes."""
         return right in self.rights
+
+    def has_right_anywhere(self, right: str) -> bool:
+        """The right for all processes or for some."""
+        return right in self.rights or any(r == right for r, _, _ in self.scoped_rights)
+
+    def has_right_for(self, right: str, process: str | None, category: str | None) -> bool:
+        """The right for this process (by its name or its category)."""
+        return right in self.rights or any(
+            r == right and (process in processes or (bool(category) and category in categories))
+            for r, processes, categories in self.scoped_rights)
+
+    def scope_q(self, right: str, name_field: str, category_field: str) -> Q:
+        """The processes the right covers, as a filter (everything: ``Q()``; nothing: an empty ``pk__in``)."""
+        if right in self.rights:
+            return Q()
+        covered = Q(pk__in=[])
+        for r, processes, categories in self.scoped_rights:
+            if r == right:
+                covered |= Q(**{f"{name_field}__in": processes}) | Q(**{f"{category_field}__in": categories})
+        return covered
+
+
+def _add_rights(rights: set[str], scoped: set[tuple[str, frozenset[str], frozenset[str]]], given: Any) -> None:
+    """Sort a stored rights list into rights for all processes and rights for some (unknown ones dropped)."""
+    for right in given or []:
+        if isinstance(right, str):
+            if right in RIGHTS:
+                rights.add(right)
+        elif isinstance(right, dict) and right.get("right") in RIGHTS:
+            scoped.add((right["right"], frozenset(right.get("processes") or ()),
+                        frozenset(right.get("categories") or ())))
 
 
 def principal_for(user: User) -> Principal:
@@ -49,8 +83,12 @@ def principal_for(user: User) -> Principal:
     cached = getattr(user, "_ipa_principal", None)
     if cached is not None:
         return cached
-    rights = set(user.rights or [])
-    workgroup_names, workgroup_ids, role_names = set(), set(), set()
+    rights: set[str] = set()
+    scoped: set[tuple[str, frozenset[str], frozenset[str]]] = set()
+    _add_rights(rights, scoped, user.rights)
+    workgroup_names: set[str] = set()
+    workgroup_ids: set[int] = set()
+    role_names: set[str] = set()
     # One row per (workgroup, role) pair: users have few of each, and it saves a query per request.
     memberships = User.objects.filter(pk=user.pk).values_list(
         "workgroups__id", "workgroups__name", "workgroups__rights", "roles__name", "roles__rights"
@@ -59,10 +97,10 @@ def principal_for(user: User) -> Principal:
         if workgroup:
             workgroup_ids.add(workgroup_id)
             workgroup_names.add(workgroup)
-            rights.update(workgroup_rights or [])
+            _add_rights(rights, scoped, workgroup_rights)
         if role:
             role_names.add(role)
-            rights.update(role_rights or [])
+            _add_rights(rights, scoped, role_rights)
     specs = SecuritySpecification.objects.filter(
         Q(users=user) | Q(workgroups__members=user) | Q(roles__members=user)
     ).values_list("name", flat=True).distinct()
@@ -70,12 +108,13 @@ def principal_for(user: User) -> Principal:
         user_id=user.pk,
         username=user.username,
         license=user.license,
-        rights=frozenset(r for r in rights if r in RIGHTS),
+        rights=frozenset(rights),
         workgroups=frozenset(workgroup_names),
         workgroup_ids=frozenset(workgroup_ids),
         roles=frozenset(role_names),
         security_specifications=frozenset(specs),
         is_admin=user.is_superuser,
+        scoped_rights=tuple(sorted(scoped, key=lambda r: (r[0], sorted(r[1]), sorted(r[2])))),
     )
     user._ipa_principal = principal
     return principal
@@ -141,12 +180,27 @@ def may_take_from_queue(user: User, workgroup_id: int) -> bool:
 
 
 def can_launch(user: User) -> bool:
-    return principal_for(user).has_right("launch")
+    """The Launch right for all processes or for some (the Processes page then lists those)."""
+    return principal_for(user).has_right_anywhere("launch")
 
 
 def require_launch(user: User) -> None:
     if not can_launch(user):
         raise NotAllowed("Launching processes needs the Launch Process right.")
+
+
+def can_launch_process(user: User, process: str, category: str | None) -> bool:
+    return principal_for(user).has_right_for("launch", process, category)
+
+
+def require_launch_process(user: User, process: str, category: str | None) -> None:
+    if not can_launch_process(user, process, category):
+        raise NotAllowed(f"Launching {process} needs the Launch Process right for it.")
+
+
+def launchable_q(user: User) -> Q:
+    """The process definitions the user may launch, as a filter on definitions."""
+    return principal_for(user).scope_q("launch", "name", "category")
 
 
 def require_test_launch(user: User) -> None:
@@ -163,22 +217,33 @@ def can_view_all_instances(user: User) -> bool:
     return principal.has_right("view") or principal.has_right("manage")
 
 
-def can_view_instance(user: User, started_by_id: int | None) -> bool:
-    """View right, or the originator's implied view right (the seed)."""
-    return can_view_all_instances(user) or started_by_id == user.pk
+def viewable_q(user: User, prefix: str = "") -> Q:
+    """The instances the user may see, as a filter on instances: the View right's processes, and their own."""
+    principal = principal_for(user)
+    return principal.scope_q("view", f"{prefix}process_name", f"{prefix}definition__category") | Q(
+        **{f"{prefix}started_by": user.pk})
 
 
-def require_view_instance(user: User, started_by_id: int | None) -> None:
-    if not can_view_instance(user, started_by_id):
+def can_view_instance(user: User, started_by_id: int | None, process: str | None = None,
+                      category: str | None = None) -> bool:
+    """View right (for all processes, or for this one or its category), or the originator's implied view right."""
+    return principal_for(user).has_right_for("view", process, category) or started_by_id == user.pk
+
+
+def require_view_instance(user: User, started_by_id: int | None, process: str | None = None,
+                          category: str | None = None) -> None:
+    if not can_view_instance(user, started_by_id, process, category):
         raise NotVisible("No such instance.")
 
 
-def can_manage(user: User) -> bool:
-    return principal_for(user).has_right("manage")
+def can_manage(user: User, process: str | None = None, category: str | None = None) -> bool:
+    """The Manage right for all processes (no process named) or for this process or its category."""
+    principal = principal_for(user)
+    return principal.has_right("manage") if process is None else principal.has_right_for("manage", process, category)
 
 
-def require_manage(user: User) -> None:
-    if not can_manage(user):
+def require_manage(user: User, process: str | None = None, category: str | None = None) -> None:
+    if not can_manage(user, process, category):
         raise NotAllowed("Managing instances (cancel, retry, skip) needs the Manage Process right.")
 
 
@@ -218,3 +283,45 @@ def refuse_protected_values(user: User, names: Iterable[str], specs: Mapping[str
     for name in names:
         if not may_see(user, (specs.get(name) or {}).get("security")):
             raise NotAllowed("You may not set one of the values sent.")
+
+
+# ------------------------------------------------------------------- administration
+
+
+def may_administer(user: User) -> bool:
+    """Administrators (the directory's ``is_admin`` flag) configure users, licenses, rights and security."""
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def require_administrator(user: User) -> None:
+    if not may_administer(user):
+        raise NotAllowed("The administration pages are for administrators.")
+
+
+def right_text(right: Any) -> str:
+    """A stored right as a person reads it: ``launch``, or ``launch for Car Loan, category Loans``."""
+    if isinstance(right, str):
+        return right
+    if isinstance(right, dict):
+        names = [*right.get("processes", []), *(f"category {c}" for c in right.get("categories", []))]
+        return f"{right.get('right')} for {', '.join(names)}"
+    return str(right)
+
+
+def rights_with_sources(user: User) -> list[tuple[str, list[str]]]:
+    """Each right the user effectively holds with where it comes from: own, workgroup X, role Y."""
+    sources: dict[str, list[str]] = {}
+
+    def add(given: Any, source: str) -> None:
+        for right in given or []:
+            name = right if isinstance(right, str) else right.get("right") if isinstance(right, dict) else None
+            if name in RIGHTS:
+                sources.setdefault(right_text(right), []).append(source)
+
+    add(user.rights, "own")
+    for group in user.workgroups.order_by("name"):
+        add(group.rights, f"workgroup {group.name}")
+    for role in user.roles.order_by("name"):
+        add(role.rights, f"role {role.name}")
+    order = {right: i for i, right in enumerate(RIGHTS)}
+    return sorted(sources.items(), key=lambda item: (order.get(item[0].split(" ")[0], 9), item[0]))

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from administration.api import views as admin_views
 from ipa_portal.errors import not_found
 from monitor.api import views as monitor_views
+from processes.api import reports as report_views
 from processes.api import views as process_views
 from processes.services import instances as instance_services
 from workitems import services as item_services
@@ -42,6 +43,7 @@ urlpatterns = [
         for action in instance_services.REPAIRS
     ],
     route(f"instances/{INT}/move", monitor_views.MoveView.as_view(), "api-instance-move"),
+    route("reports/variables", report_views.VariableReportView.as_view(), "api-variable-report"),
     route(f"instances/{INT}/interactions", process_views.RelatedInteractionView.as_view(), "api-interactions"),
     route("queues", monitor_views.QueueListView.as_view(), "api-queues"),
     route("workitems", item_views.WorkItemListView.as_view(), "api-workitems"),

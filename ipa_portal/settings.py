@@ -149,6 +149,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "monitor.context_processors.monitor_link",
+                "ipa_portal.context_processors.storage_banner",
             ],
         },
     },
@@ -156,6 +157,7 @@ TEMPLATES = [
 
 # --------------------------------------------------------------------------- database
 
+DATABASE_CONFIGURED = bool(os.environ.get("DATABASE_URL"))  # else the embedded default (processes.storage)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db' / 'portal.sqlite3'}"
 # Persistent connections stay off by default: under Daphne every request's sync code runs
 # in a thread of its own, and each such thread would keep a connection open.

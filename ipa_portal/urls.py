@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("api/", include("ipa_portal.api_urls")),
     path("admin/", admin.site.urls),
+    path("administration/", include("administration.urls")),  # the administrators' pages
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("workitems.urls")),  # the work item client's pages

@@ -21,6 +21,7 @@ from .services.definitions import compiled_process
 class ProcessDefinitionAdmin(admin.ModelAdmin):
     list_display = ["name", "version", "published", "imported_at"]
     list_filter = ["published"]
+    readonly_fields = ["name", "version", "document"]  # a stored version never changes: import a new one
 
 
 @admin.register(ProcessInstance)

@@ -31,3 +31,15 @@ class FormInvalid(ServiceError):
 
     def as_dict(self) -> dict[str, Any]:
         return {"detail": self.message, "errors": self.errors}
+
+
+class DefinitionImmutable(Conflict):
+    """A stored version's document, name or number never changes: import a new version instead."""
+
+
+class DefinitionBroken(Conflict):
+    """A stored version whose document no longer loads (written around the import's checks)."""
+
+    def __init__(self, definition: str, reason: str) -> None:
+        super().__init__(f"{definition} cannot be loaded ({reason}); an administrator must publish a working version.")
+        self.reason = reason

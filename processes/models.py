@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from processes.errors import DefinitionImmutable
+
 INSTANCE_STATUSES = [
     ("running", "Running"),
     ("waiting", "Waiting"),
@@ -40,6 +42,21 @@ class ProcessDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    def save(self, *args, **kwargs) -> None:
+        """A stored version never changes its document, name or number, from any page, admin or API."""
+        fields = kwargs.get("update_fields")
+        if self.pk and (fields is None or {"document", "name", "version"} & set(fields)):
+            stored = ProcessDefinition.objects.filter(pk=self.pk).values("document", "name", "version").first()
+            if stored and stored != {"document": self.document, "name": self.name, "version": self.version}:
+                raise DefinitionImmutable(f"{stored['name']} v{stored['version']} cannot be changed in place: "
+                                          "import the new document as a new version.")
+        super().save(*args, **kwargs)
+
+    @property
+    def status(self) -> str:
+        """draft (never published), published (launched by users) or retired (published once, no longer)."""
+        return "published" if self.published else ("retired" if self.published_at else "draft")
 
 
 class ProcessInstance(models.Model):
@@ -219,3 +236,21 @@ class ImportedInstance(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class VariableLogEntry(models.Model):
+    """A new value of a variable flagged ``log: true`` (the seed's variable-level logging); no other
+    variable's value is written anywhere but its instance's own state."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="logged_values")
+    process_name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    variable = models.CharField(max_length=200)
+    value = models.JSONField(null=True)
+    security = models.CharField(max_length=100, blank=True)  # the variable's specification, applied on reading
+    at = models.DateTimeField()
+    by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["process_name", "variable", "at"])]

@@ -129,7 +129,7 @@ def render_instance(request: HttpRequest, pk: int, form: InteractionForm | None 
         "instance": instance,
         "variables": variables,
         "form": form or InteractionForm(),
-        "can_manage": policy.can_manage(user),
+        "can_manage": policy.can_manage(user, instance.process_name, instance.definition.category),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
     }, status=status)
 

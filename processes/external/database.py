@@ -341,3 +341,18 @@ def _forget_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def connection_problem(source: str, url: str, timeout: float = 5.0) -> str | None:
+    """Why the data source cannot be used now (None: it answers ``SELECT 1``), for the administration page."""
+    try:
+        link = connect(source, url, timeout)
+    except ExternalActionError as error:
+        return error.message
+    except Exception as error:  # noqa: BLE001 - any driver error is the answer to show
+        found = failure(source, error, timeout)
+        return found.message if found else _first_line(error)
+    try:
+        return None if link.alive() else f"connected to data source {source}, but SELECT 1 failed"
+    finally:
+        link.close()

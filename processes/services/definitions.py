@@ -13,7 +13,7 @@ from administration import policy
 from administration.models import User
 from processes.engine import Process, compile_process
 from processes.engine.validation import DefinitionInvalid, validate_definition
-from processes.errors import Conflict, NotFound
+from processes.errors import Conflict, DefinitionBroken, NotFound
 from processes.external import handlers
 from processes.models import ProcessDefinition
 from processes.queries import HotQuery
@@ -96,16 +96,65 @@ def newest_version(name: str) -> ProcessDefinition | None:
 
 @lru_cache(maxsize=512)
 def _compiled(definition_id: int) -> Process:
-    document = ProcessDefinition.objects.values_list("document", flat=True).get(pk=definition_id)
-    return compile_process(document)
+    name, version, document = ProcessDefinition.objects.values_list("name", "version", "document").get(
+        pk=definition_id)
+    try:
+        return compile_process(document)
+    except Exception as exc:  # noqa: BLE001 - any fault of a stored document: it is broken, not the caller
+        raise DefinitionBroken(f"{name} v{version}", f"{type(exc).__name__}: {exc}") from exc
 
 
 def compiled_process(definition_id: int) -> Process:
-    """The engine's view of a definition version, parsed once per process (versions never change)."""
+    """The engine's view of a definition version, parsed once per process (versions never change).
+
+    Raises ``DefinitionBroken`` when the stored document does not load (a failure is not cached).
+    """
     return _compiled(definition_id)
+
+
+def definition_problem(definition: ProcessDefinition) -> str | None:
+    """Why a stored version cannot run (its validation errors by path, or its loading error); None if it can."""
+    errors = validate_definition(definition.document)
+    if errors:
+        return "; ".join(str(error) for error in errors)
+    try:
+        compiled_process(definition.pk)
+    except DefinitionBroken as exc:
+        return exc.reason
+    return None
+
+
+def retire_definition(definition_id: int, *, user: User | None = None) -> ProcessDefinition:
+    """Stop a published version being launchable (running instances go on); none of the process is launched."""
+    if user is not None:
+        policy.require_designer(user)
+    with transaction.atomic():
+        definition = ProcessDefinition.objects.select_for_update().filter(pk=definition_id).first()
+        if definition is None:
+            raise NotFound("No such process definition.")
+        if not definition.published:
+            raise Conflict(f"{definition} is not published.")
+        definition.published = False
+        definition.save(update_fields=["published"])
+    return definition
 
 
 def forget_compiled_processes() -> None:
     """Forget the compiled definitions and the published versions seen (tests, after a change)."""
     _compiled.cache_clear()
     _published_seen.clear()
+
+
+def security_usage() -> dict[str, list[tuple[str, int, str]]]:
+    """For each security specification, the (process, version, variable) of published definitions using it.
+
+    Read from the stored documents without compiling them, so a broken one only drops out.
+    """
+    usage: dict[str, list[tuple[str, int, str]]] = {}
+    for name, version, document in ProcessDefinition.objects.filter(published=True).values_list(
+            "name", "version", "document"):
+        variables = document.get("variables") if isinstance(document, dict) else None
+        for variable in variables if isinstance(variables, list) else []:
+            if isinstance(variable, dict) and isinstance(variable.get("security"), str):
+                usage.setdefault(variable["security"], []).append((name, version, str(variable.get("name"))))
+    return usage

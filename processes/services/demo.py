@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 
 from administration.directory import import_directory
+from administration.models import User
 from processes.engine.validation import load_document
 from processes.models import ProcessDefinition
 from processes.services.definitions import import_definition
@@ -19,6 +20,13 @@ DEMO_LOGINS = [
     ("dave", "dave-pass", "direct-routed agent"),
     ("sam", "sam-pass", "supervisor (Process Monitor, view and manage)"),
 ]
+
+
+def load_demo_into_empty_database() -> list[str]:
+    """The demo, only when the directory has no user yet: a restart never undoes an administrator's changes."""
+    if User.objects.exists():
+        return ["skipped: the directory already has users (an administrator's changes are kept)"]
+    return load_demo()
 
 
 def load_demo() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from administration import policy
 from administration.models import User
 from processes import engine
-from processes.errors import Conflict, NotFound, ServiceError
+from processes.errors import Conflict, DefinitionBroken, NotFound, ServiceError
 from processes.models import (
     OPEN_STATUSES,
     HistoryEntry,
@@ -29,6 +30,7 @@ from processes.services.forms import clean_values
 MANAGEABLE_STATUSES = ("error", "restored_in_error")
 # A launch names its instance's id first, so its one step inserts the row whole (PostgreSQL).
 _instance_ids = IdBlocks(ProcessInstance._meta.db_table)
+logger = logging.getLogger(__name__)
 
 
 def launch_inputs(process: engine.Process) -> dict[str, dict]:
@@ -44,8 +46,14 @@ def visible_launch_inputs(user: User, definition: ProcessDefinition) -> list[dic
 def launchable_processes(user: User) -> list[tuple[ProcessDefinition, list[dict]]]:
     """The published processes the user may launch, each with the launch inputs the user may see."""
     policy.require_launch(user)
-    definitions = ProcessDefinition.objects.filter(published=True).order_by("category", "name")
-    return [(definition, visible_launch_inputs(user, definition)) for definition in definitions]
+    launchable = []
+    definitions = ProcessDefinition.objects.filter(policy.launchable_q(user), published=True)
+    for definition in definitions.order_by("category", "name"):
+        try:
+            launchable.append((definition, visible_launch_inputs(user, definition)))
+        except DefinitionBroken as exc:  # the rest still works; administrators see it as broken
+            logger.warning("%s", exc)
+    return launchable
 
 
 def launchable_process(user: User, name: str) -> tuple[ProcessDefinition, list[dict]]:
@@ -54,6 +62,7 @@ def launchable_process(user: User, name: str) -> tuple[ProcessDefinition, list[d
     definition = published_version(name)
     if definition is None:
         raise NotFound(f"No published process named {name!r}.")
+    policy.require_launch_process(user, definition.name, definition.category)
     return definition, visible_launch_inputs(user, definition)
 
 
@@ -67,6 +76,8 @@ def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool 
         definition = published_version(name)
     if definition is None:
         raise NotFound(f"No {'' if test else 'published '}process named {name!r}.")
+    if not test:
+        policy.require_launch_process(user, definition.name, definition.category)
     process = compiled_process(definition.pk)
     specs = launch_inputs(process)
     required = [n for n, spec in specs.items() if spec.get("required")]
@@ -124,8 +135,8 @@ def _fail_child_launch(parent: ProcessInstance, effect: engine.LaunchSubprocess,
 
 
 def _locked_manageable(user: User, instance_id: int) -> ProcessInstance:
-    visible_instance(user, instance_id)  # 404 before 403 for what the user cannot see
-    policy.require_manage(user)
+    seen = visible_instance(user, instance_id)  # 404 before 403 for what the user cannot see
+    policy.require_manage(user, seen.process_name, seen.definition.category)
     instance = runtime.lock_instance(instance_id)
     if instance is None:
         raise NotFound("No such instance.")
@@ -238,15 +249,16 @@ def visible_instances(user: User) -> QuerySet[ProcessInstance]:
     """
     instances = ProcessInstance.objects.defer("execution", "definition__document")
     if not policy.can_view_all_instances(user):
-        instances = instances.filter(started_by=user)
+        instances = instances.filter(policy.viewable_q(user))  # the processes they may view, and their own
     return instances
 
 
 def visible_instance(user: User, instance_id: int) -> ProcessInstance:
-    instance = ProcessInstance.objects.filter(pk=instance_id).first()
+    instance = (ProcessInstance.objects.select_related("definition").defer("definition__document")
+                .filter(pk=instance_id).first())
     if instance is None:
         raise NotFound("No such instance.")
-    policy.require_view_instance(user, instance.started_by_id)
+    policy.require_view_instance(user, instance.started_by_id, instance.process_name, instance.definition.category)
     return instance
 
 
@@ -258,7 +270,7 @@ def instance_details(user: User, instance_id: int) -> ProcessInstance:
                 .filter(pk=instance_id).first())
     if instance is None:
         raise NotFound("No such instance.")
-    policy.require_view_instance(user, instance.started_by_id)
+    policy.require_view_instance(user, instance.started_by_id, instance.process_name, instance.definition.category)
     work_items = ProcessInstance.work_items.rel.related_model.objects
     prefetch_related_objects(
         [instance],

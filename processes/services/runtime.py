@@ -26,6 +26,7 @@ from processes import engine
 from processes.errors import Conflict
 from processes.models import IMPORT_STORAGE_ID, HistoryEntry, PendingEvent, ProcessInstance
 from processes.queries import HotQuery
+from processes.services import reporting
 from processes.services.definitions import compiled_process
 
 log = logging.getLogger("ipa.engine")
@@ -148,6 +149,7 @@ def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engin
 
 
 def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> None:
+    before = instance.execution
     for effect in step.effects:
         if isinstance(effect, engine.Record):
             plan.record(effect.what, effect.detail)
@@ -167,6 +169,7 @@ def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> 
     else:
         instance.save(update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail",
                                      "error", "ended_at", "updated_at"])
+    reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now)  # variables with log: true
     save_plan(plan)
 
 

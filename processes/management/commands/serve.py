@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from processes.services.demo import DEMO_LOGINS, load_demo
+from processes.services.demo import DEMO_LOGINS, load_demo_into_empty_database
+from processes.storage import log_storage_messages
 
 
 def run_embedded_engine(interval: float) -> None:
@@ -36,7 +37,7 @@ def run_embedded_engine(interval: float) -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the portal (migrates, loads the demo unless --no-demo, prints the URL and logins)."
+    help = "Run the portal (migrates, loads the demo into an empty database unless --no-demo, prints the URL)."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -52,11 +53,14 @@ class Command(BaseCommand):
         if workers > 1 and settings.EMBEDDED:
             raise CommandError("--workers needs the production stack (DATABASE_URL and REDIS_URL): the embedded "
                                "default keeps its engine and channel layer in one process.")
+        refused = [m for m in log_storage_messages() if m.number in (41043, 41045)]  # 41046: migrated next
+        if refused:
+            raise CommandError(str(refused[0]))
         call_command("migrate", interactive=False, verbosity=0)
         if not settings.DEBUG and not settings.WHITENOISE_USE_FINDERS:  # finders serve the files in place
             call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_demo"]:
-            for line in load_demo():
+            for line in load_demo_into_empty_database():
                 self.stdout.write(f"  demo {line}")
         host, port = options["host"], options["port"]
         if settings.EMBEDDED:
