@@ -14,6 +14,9 @@ DEFAULTS = {
     # an offer waits to be picked up before it goes to the next agent (0: no limit).
     "ACD_MaxItemsPerAgent": "1",
     "ACD_OfferTimeoutSeconds": "60",
+    # How long a user whose last client socket closed stays as they were before turning
+    # Offline (workitems.sockets): a reload or a short network drop does not count.
+    "Presence_OfflineGraceSeconds": "60",
 }
 _CACHE_SECONDS = 2.0
 _cache: dict[str, str] = {}

@@ -7,7 +7,8 @@ class WorkitemsConfig(AppConfig):
 
     def ready(self) -> None:
         from processes.services import runtime
-        from workitems import routing, services
+        from workitems import routing, services, sockets
 
         services.register()
         runtime.register_sweep_hook(routing.route_queued_items)
+        runtime.register_sweep_hook(sockets.drop_absent_agents)

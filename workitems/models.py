@@ -64,3 +64,19 @@ class WorkItem(models.Model):
     @property
     def is_group_routed(self) -> bool:
         return self.workgroup_id is not None
+
+
+class ClientSocket(models.Model):
+    """One open (or lately closed) ``/ws/workitems/`` connection: presence follows these (``sockets.py``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_sockets")
+    channel_name = models.CharField(max_length=200, unique=True)
+    opened_at = models.DateTimeField()
+    seen_at = models.DateTimeField()  # the last ping
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "closed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel_name}"
