@@ -22,6 +22,7 @@ from administration import policy
 from ipa_portal.pages import age_text, page
 from processes.errors import Conflict, FormInvalid, LaunchBlocked
 from processes.form_controls import input_controls, keep_typed, picker_users, posted_values
+from processes.history_text import error_text, history_sentence, humanize
 from processes.models import INSTANCE_STATUSES, ProcessDefinition
 from processes.services import instances
 from workitems.services import first_open_item
@@ -127,11 +128,22 @@ def render_instance(request: HttpRequest, pk: int, form: InteractionForm | None 
     return render(request, "processes/instance.html", {
         "nav": "search",
         "instance": instance,
+        "history": history_rows(instance),
+        "error": error_text(instance.error) if instance.error else "",
         "variables": variables,
         "form": form or InteractionForm(),
         "can_manage": policy.can_manage(user),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
     }, status=status)
+
+
+def history_rows(instance) -> list[dict[str, Any]]:
+    """The instance's history in plain words (the codes stay in the API)."""
+    buttons = {b["id"]: b.get("label") or humanize(b["id"])
+               for item in instance.definition.document.get("work_items") or [] for b in item.get("buttons") or []}
+    return [{"at": entry.at, "user": entry.user, "code": entry.what,
+             "sentence": history_sentence(entry.what, entry.detail, who=str(entry.user or ""), buttons=buttons)}
+            for entry in instance.history.all()]
 
 
 def _shown(value: Any) -> str:

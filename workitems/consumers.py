@@ -20,7 +20,7 @@ from django.http.request import validate_host
 
 from administration import policy
 from administration.models import User
-from workitems import delivery, schemas, services, sockets
+from workitems import delivery, queues, schemas, services, sockets
 
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
@@ -28,6 +28,7 @@ NO_LICENSE = 4403
 
 class WorkItemConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    queue_groups: list[str] = []
 
     async def connect(self) -> None:
         await self.accept()
@@ -43,12 +44,18 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         # Join first: a change between the snapshot's query and the join would be lost otherwise
         # (one arriving meanwhile is sent after the snapshot and repeats what it already shows).
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.queue_groups = [delivery.queue_group(w.pk) for w in await database_sync_to_async(
+            queues.queue_workgroups)(user)]
+        for group in self.queue_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         await database_sync_to_async(sockets.socket_opened)(user.pk, self.channel_name)  # presence follows
         await self.send_json({"type": "snapshot", "work_items": await snapshot(user)})
 
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            for group in self.queue_groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
             await database_sync_to_async(sockets.socket_closed)(self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
@@ -61,7 +68,8 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         elif message["type"] == "ping" and self.group:
             # The client's liveness check; joining again also renews the group membership,
             # which the in-memory channel layer (and channels_redis's core layer) expire after a day.
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            for group in [self.group, *self.queue_groups]:
+                await self.channel_layer.group_add(group, self.channel_name)
             await database_sync_to_async(sockets.socket_seen)(self.channel_name)
             await self.send_json({"type": "pong"})
 

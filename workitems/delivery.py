@@ -42,6 +42,11 @@ def user_group(user_id: int) -> str:
     return f"workitems.user.{user_id}"
 
 
+def queue_group(workgroup_id: int) -> str:
+    """Every socket of the workgroup's members: told when its queue changes (``queue`` messages)."""
+    return f"workitems.queue.{workgroup_id}"
+
+
 @dataclass(frozen=True)
 class Audience:
     """What the serializers read from a request: who the data is for."""
@@ -106,17 +111,24 @@ def push_work_item(item_id: int, previous_user_id: int | None) -> None:
         kind = "changed" if owner.pk == previous_user_id else "added"
         messages.append((owner.pk, {"type": kind, "work_item": serialize_for(owner, item)}))
     send(messages)
+    if item is not None and item.workgroup_id and _first_time((item_id, version, "queue")):
+        send_to_groups([(queue_group(item.workgroup_id), {"type": "queue", "workgroup": item.workgroup.name})])
 
 
 def send(messages: list[tuple[int, dict[str, Any]]]) -> None:
     """Hand messages to the channel layer: ``[(user_id, message), ...]``; failures are logged."""
+    send_to_groups([(user_group(user_id), message) for user_id, message in messages])
+
+
+def send_to_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """``[(group, message), ...]`` to the channel layer; failures are logged."""
     layer = get_channel_layer()
     if layer is None or not messages:
         return
 
     async def send_all() -> None:
-        for user_id, message in messages:
-            await layer.group_send(user_group(user_id), {"type": PUSH_EVENT, "message": message})
+        for group, message in messages:
+            await layer.group_send(group, {"type": PUSH_EVENT, "message": message})
 
     try:
         asyncio.run_coroutine_threadsafe(send_all(), _sending_loop()).result(SEND_TIMEOUT_SECONDS)

@@ -248,8 +248,8 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
         item.save()
         if item.workgroup is None:
             plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup {effect.workgroup!r}")
-        else:
-            routing.route_item(item)  # in the step's transaction: offered now, or it waits
+        elif not routing.route_item(item):  # in the step's transaction: offered now, or it waits
+            delivery.work_item_changed(item.pk, None)  # its workgroup's members see the queue grow
 
 
 def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
@@ -282,8 +282,8 @@ def _close(items, status: str, plan: runtime.StepPlan) -> None:
     if not closing:
         return
     items.update(status=status, updated_at=plan.now)
-    for item_id, user_id, _, _ in closing:
-        if user_id:
+    for item_id, user_id, workgroup_id, _ in closing:
+        if user_id or workgroup_id:
             delivery.work_item_changed(item_id, user_id)
     routing.items_left_agents([(user_id, workgroup_id, before) for _, user_id, workgroup_id, before in closing])
 

@@ -9,6 +9,7 @@ app_name = "workitems"
 urlpatterns = [
     path("", views.home, name="home"),
     path("workitems/", views.work_item_list, name="list"),
+    path("workitems/queues/", views.queues_page, name="queues"),
     path("workitems/<int:pk>/", views.work_item, name="item"),
     *[
         path(f"workitems/<int:pk>/{action}", views.work_item_action, {"action": action}, name=action)

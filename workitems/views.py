@@ -33,9 +33,11 @@ from workitems import services
 from workitems.api.serializers import WorkItemSerializer
 from workitems.forms import description_for, form_fields, work_item_definition
 from workitems.models import WorkItem
+from workitems.queues import my_queues
 
 LIVE_PATH = "/ws/workitems/"
-LIST_STATUSES = [("offered", "Offered"), ("processing", "Processing"), ("held", "Held"), ("queued", "Queued")]
+# What an item on an agent's own list can be (a queued item is nobody's yet: see "My queues").
+LIST_STATUSES = [("offered", "Offered"), ("processing", "Processing"), ("held", "Held")]
 SORTS = {  # key: (label, sort key of a row, newest first)
     "priority": ("Priority, then oldest", lambda r: (-r["priority"], r["created_at"], r["id"]), False),
     "oldest": ("Oldest first", lambda r: (r["created_at"], r["id"]), False),
@@ -103,7 +105,24 @@ def work_item_list(request: HttpRequest) -> HttpResponse:
         "sorts": [(key, label) for key, (label, _, _) in SORTS.items()],
         "filters": {"status": status, "process": process, "sort": sort},
         "live_path": live_updates_path(),
+        **queues_context(request.user, now),
     })
+
+
+def queues_context(user: User, now) -> dict:
+    shown = my_queues(user)
+    for queue in shown:
+        queue.oldest_age = age_text(queue.oldest_queued_at, now) if queue.oldest_queued_at else ""
+        for item in queue.items:
+            item.age = age_text(item.created_at, now)
+    return {"queues": shown, "can_take": policy.may_take_group_work(user)}
+
+
+@page
+def queues_page(request: HttpRequest) -> HttpResponse:
+    """My queues alone; the list page fetches it again when a ``queue`` message arrives."""
+    return render(request, "workitems/queues.html", {"nav": "workitems", "live_path": live_updates_path(),
+                                                     **queues_context(request.user, timezone.now())})
 
 
 # ---------------------------------------------------------------------- one work item

@@ -73,7 +73,7 @@
         if (!message || typeof message.type !== "string") return;
         if (message.type === "snapshot") {  // live (again) only once the server has said what is current
           attempt = 0;
-          banner.hidden = true;
+          if (banner) banner.hidden = true;
           onState("live");
         }
         if (message.type === "presence") showPresence(message.status);
@@ -99,6 +99,7 @@
     }
 
     function showBanner(text, canRetry) {
+      if (!banner) return;  // a page without the banner only keeps the connection (presence)
       bannerText.textContent = text;
       retryButton.hidden = !canRetry;
       banner.hidden = false;
@@ -125,7 +126,7 @@
       open();
     }
 
-    retryButton.addEventListener("click", reconnectNow);
+    if (retryButton) retryButton.addEventListener("click", reconnectNow);
     window.addEventListener("online", reconnectNow);
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") reconnectNow();
@@ -255,8 +256,39 @@
       announcer.textContent = text;
     }
 
+    // My queues: drawn by the server; read again (at most every 300 ms) when one of them changes.
+    let queuesTimer = null;
+    function refreshQueues() {
+      clearTimeout(queuesTimer);
+      queuesTimer = setTimeout(async () => {
+        const panel = document.getElementById("my-queues");
+        if (!panel || !script.dataset.queuesUrl) return;
+        try {
+          const response = await fetch(script.dataset.queuesUrl, { credentials: "same-origin" });
+          if (!response.ok) return;
+          const page = new DOMParser().parseFromString(await response.text(), "text/html");
+          const fresh = page.getElementById("my-queues");
+          if (!fresh) return;
+          const closed = new Set([...panel.querySelectorAll("details.queue:not([open])")]
+            .map((queue) => queue.dataset.workgroup));
+          for (const queue of fresh.querySelectorAll("details.queue")) {
+            if (closed.has(queue.dataset.workgroup)) queue.removeAttribute("open");
+          }
+          if (panel.contains(document.activeElement)) return;  // never pull the focus away
+          panel.replaceWith(document.adoptNode(fresh));
+        } catch (error) {
+          // the next message or reconnection tries again
+        }
+      }, 300);
+    }
+
     function onMessage(message) {
+      if (message.type === "queue") {
+        refreshQueues();
+        return;
+      }
       if (message.type === "snapshot" && Array.isArray(message.work_items)) {
+        refreshQueues();  // (re)connected: catch up on the queues too
         items.clear();
         for (const item of message.work_items) items.set(item.id, item);
       } else if ((message.type === "added" || message.type === "changed") && message.work_item) {
@@ -358,7 +390,9 @@
   // ------------------------------------------------------------------------- start
 
   function start() {
-    const onMessage = script.dataset.page === "list" ? listPage() : itemPage();
+    // Every other page keeps the socket open too: presence follows open sockets (workitems/sockets.py).
+    const pages = { list: listPage, item: itemPage };
+    const onMessage = pages[script.dataset.page] ? pages[script.dataset.page]() : () => {};
     const path = script.dataset.live;
     if (!path) return;  // no live updates on this server: the page stays as it was served
     const state = document.getElementById("live-state");
