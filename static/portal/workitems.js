@@ -258,6 +258,11 @@
 
     // My queues: drawn by the server; read again (at most every 300 ms) when one of them changes.
     let queuesTimer = null;
+    const queueChoices = new Map();
+    document.addEventListener("click", (event) => {
+      const summary = event.target.closest && event.target.closest("#my-queues details.queue > summary");
+      if (summary) queueChoices.set(summary.parentElement.dataset.workgroup, !summary.parentElement.open);
+    });
     function refreshQueues() {
       clearTimeout(queuesTimer);
       queuesTimer = setTimeout(async () => {
@@ -269,10 +274,10 @@
           const page = new DOMParser().parseFromString(await response.text(), "text/html");
           const fresh = page.getElementById("my-queues");
           if (!fresh) return;
-          const closed = new Set([...panel.querySelectorAll("details.queue:not([open])")]
-            .map((queue) => queue.dataset.workgroup));
-          for (const queue of fresh.querySelectorAll("details.queue")) {
-            if (closed.has(queue.dataset.workgroup)) queue.removeAttribute("open");
+          for (const queue of fresh.querySelectorAll("details.queue")) {  // what the agent opened or closed stays so
+            const open = queueChoices.get(queue.dataset.workgroup);
+            if (open === true) queue.setAttribute("open", "");
+            if (open === false) queue.removeAttribute("open");
           }
           if (panel.contains(document.activeElement)) return;  // never pull the focus away
           panel.replaceWith(document.adoptNode(fresh));
