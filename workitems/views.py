@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from administration import policy
 from administration.models import User, Workgroup
-from ipa_portal.pages import age_text, page
+from ipa_portal.pages import age_text, page, recall_form, remember_form
 from processes.errors import Conflict, FormInvalid, NotFound
 from processes.form_controls import (
     HIDDEN,
@@ -161,7 +161,9 @@ def work_item(request: HttpRequest, pk: int) -> HttpResponse:
     """The form (GET); save a draft or press an exit (POST)."""
     item = services.work_item_for(request.user, pk)
     if request.method != "POST":
-        return render_item(request, item)
+        kept = recall_form(request, f"item:{pk}") or {}
+        return render_item(request, item, data=kept.get("data"), errors=kept.get("errors"),
+                           conflict=kept.get("conflict", ""), transfer=kept.get("transfer"))
     values, parse_errors = posted_values(work_item_controls(request.user, item), request.POST)
     saving = "save" in request.POST
     try:
@@ -173,8 +175,9 @@ def work_item(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("workitems:item", pk=pk)
         button = request.POST.get("button", "")
         services.complete_work_item(request.user, pk, button, values)
-    except FormInvalid as exc:
-        return render_item(request, item, data=request.POST, errors=exc.errors, status=400)
+    except FormInvalid as exc:  # post/redirect/get: the form again, with what was typed and why not
+        remember_form(request, f"item:{pk}", data=request.POST, errors=exc.errors)
+        return redirect("workitems:item", pk=pk)
     except Conflict as exc:
         return _conflict(request, pk, str(exc), data=request.POST)
     labels = {b["id"]: b.get("label", b["id"]) for b in work_item_definition(item).get("buttons", [])}
@@ -183,13 +186,14 @@ def work_item(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _conflict(request: HttpRequest, pk: int, message: str, data=None) -> HttpResponse:
-    """A 409: the page again with the reason, or the list when the item is no longer the user's."""
+    """The item's page again with the reason (and what was typed), or the list when it is no longer the user's."""
     try:
-        item = services.work_item_for(request.user, pk)
+        services.work_item_for(request.user, pk)
     except NotFound:
         messages.error(request, f"{message} It is no longer on your list.")
         return redirect("workitems:list")
-    return render_item(request, item, data=data, conflict=message, status=409)
+    remember_form(request, f"item:{pk}", data=data, conflict=message)
+    return redirect("workitems:item", pk=pk)
 
 
 DONE_MESSAGES = {
@@ -225,7 +229,8 @@ def work_item_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     except FormInvalid as exc:
         transfer = {"user": to_user, "workgroup": to_workgroup or request.POST.get("workgroup", ""),
                     "errors": exc.errors}
-        return render_item(request, item, transfer=transfer, status=400)
+        remember_form(request, f"item:{pk}", transfer=transfer)
+        return redirect("workitems:item", pk=pk)
     except Conflict as exc:
         return _conflict(request, pk, str(exc))
     where = to_user or f"the {to_workgroup} queue"

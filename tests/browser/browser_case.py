@@ -148,9 +148,10 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         page.locator("#live-state[data-state='live']").wait_for()
 
     def launch(self, page, process: str, inputs: dict[str, str]) -> None:
-        """Fill in a launch form on the Processes page and press its button."""
+        """Open the process from the Processes page, fill in its launch form and press its button."""
         page.goto("/processes/")
-        form = page.locator("section.process", has=page.get_by_role("heading", name=process, exact=True))
+        page.get_by_role("link", name=process, exact=True).click()
+        form = page.locator("form.launch-form")
         for label, value in inputs.items():
             form.get_by_label(label).fill(value)
         form.get_by_role("button", name=f"Launch {process}").click()
