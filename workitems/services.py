@@ -133,8 +133,8 @@ def _set_status(user: User, item_id: int, current: str, new: str, verb: str) -> 
     return item
 
 
-def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, for_completion: bool
-                       ) -> dict[str, Any]:
+def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, for_completion: bool,
+                       also_required: tuple[str, ...] = ()) -> dict[str, Any]:
     fields = form_fields(user, item)
     specs = {f["variable"]: f["spec"] for f in fields}
     current = {f["variable"]: item.draft.get(f["variable"], f.get("value")) for f in fields}
@@ -145,7 +145,8 @@ def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, fo
     values = {k: v for k, v in (values or {}).items()
               if not (k in readonly and _unchanged(specs[k]["type"], v, current.get(k)))
               and not (k in masked and is_blank(v))}
-    required = [f["variable"] for f in fields if f["required"]] if for_completion else []
+    required = [f["variable"] for f in fields if f["required"] or (f["variable"] in also_required and not f["masked"])
+                ] if for_completion else []
     return clean_values(values, specs, required=required, readonly=readonly, current=current, user=user)
 
 
@@ -169,14 +170,23 @@ def save_work_item(user: User, item_id: int, values: dict[str, Any]) -> WorkItem
     return item
 
 
-def complete_work_item(user: User, item_id: int, button: str, values: dict[str, Any]) -> WorkItem:
-    """Validate and store the values, then resume the instance along ``button``'s exit."""
+def complete_work_item(user: User, item_id: int, button: str, values: dict[str, Any], *,
+                       confirmed: bool = False) -> WorkItem:
+    """Validate and store the values, then resume the instance along ``button``'s exit.
+
+    A button with ``confirm`` acts only when ``confirmed``; one with ``requires`` only when
+    those fields are filled in (process-format.md, "Work items").
+    """
     with transaction.atomic():
         item = _locked_item(user, item_id, COMPLETABLE, "complete")
-        buttons = [b["id"] for b in work_item_definition(item).get("buttons", [])]
-        if button not in buttons:
-            raise FormInvalid({"button": [f"must be one of {', '.join(buttons)}"]}, "Press one of the buttons.")
-        cleaned = {**item.draft, **_clean_form_values(user, item, values, for_completion=True)}
+        definitions = {b["id"]: b for b in work_item_definition(item).get("buttons", [])}
+        if button not in definitions:
+            raise FormInvalid({"button": [f"must be one of {', '.join(definitions)}"]}, "Press one of the buttons.")
+        pressed = definitions[button]
+        cleaned = {**item.draft, **_clean_form_values(user, item, values, for_completion=True,
+                                                     also_required=tuple(pressed.get("requires") or ()))}
+        if pressed.get("confirm") and not confirmed:  # after the values: what is missing is said first
+            raise FormInvalid({"button": [pressed["confirm"]]}, f"{pressed['confirm']} Confirm to go on.")
         item.status = "completed"
         item.button = button
         item.completed_at = timezone.now()

@@ -19,6 +19,7 @@ from administration import policy
 from administration.models import User, Workgroup
 from ipa_portal.pages import age_text, page, recall_form, remember_form
 from processes.errors import Conflict, FormInvalid, NotFound
+from processes.history_text import humanize
 from processes.form_controls import (
     HIDDEN,
     Control,
@@ -129,10 +130,15 @@ def queues_page(request: HttpRequest) -> HttpResponse:
 
 
 def render_item(request: HttpRequest, item: WorkItem, *, data=None, errors=None, conflict: str = "",
-                transfer: dict | None = None, status: int = 200) -> HttpResponse:
+                transfer: dict | None = None, confirming: str = "", status: int = 200) -> HttpResponse:
     user = request.user
     controls = work_item_controls(user, item)
     form_errors = keep_typed(controls, data, errors or {}) if data is not None else []
+    buttons = _buttons(item)
+    for control in controls:  # a field a button needs says so
+        needed_by = [b["label"] for b in buttons if control.variable in b["requires"]]
+        if needed_by and not control.required:
+            control.hint = " ".join(filter(None, [control.hint, f"Needed to {' or '.join(needed_by)}."]))
     workgroups = list(Workgroup.objects.order_by("name").values_list("name", flat=True))
     return render(request, "workitems/item.html", {
         "nav": "workitems",
@@ -143,7 +149,8 @@ def render_item(request: HttpRequest, item: WorkItem, *, data=None, errors=None,
         "field_errors": [c for c in controls if c.errors],
         "has_required": any(c.required for c in controls),
         "form_errors": form_errors,
-        "buttons": work_item_definition(item).get("buttons", []),
+        "buttons": buttons,
+        "confirming": _button(item, confirming) if confirming else None,
         "editable": item.status in ("processing", "held"),
         "can_pick_up": item.status in ("offered", "queued"),
         "conflict": conflict,
@@ -163,7 +170,8 @@ def work_item(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         kept = recall_form(request, f"item:{pk}") or {}
         return render_item(request, item, data=kept.get("data"), errors=kept.get("errors"),
-                           conflict=kept.get("conflict", ""), transfer=kept.get("transfer"))
+                           conflict=kept.get("conflict", ""), transfer=kept.get("transfer"),
+                           confirming=kept.get("confirming", ""))
     values, parse_errors = posted_values(work_item_controls(request.user, item), request.POST)
     saving = "save" in request.POST
     try:
@@ -174,15 +182,29 @@ def work_item(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Draft saved.")
             return redirect("workitems:item", pk=pk)
         button = request.POST.get("button", "")
-        services.complete_work_item(request.user, pk, button, values)
+        services.complete_work_item(request.user, pk, button, values,
+                                    confirmed=bool(button) and request.POST.get("confirmed") == button)
     except FormInvalid as exc:  # post/redirect/get: the form again, with what was typed and why not
-        remember_form(request, f"item:{pk}", data=request.POST, errors=exc.errors)
+        asks = _button(item, request.POST.get("button", "")).get("confirm")
+        if asks and list(exc.errors) == ["button"]:  # only the answer is missing: ask on the page
+            remember_form(request, f"item:{pk}", data=request.POST, confirming=request.POST["button"])
+        else:
+            remember_form(request, f"item:{pk}", data=request.POST, errors=exc.errors)
         return redirect("workitems:item", pk=pk)
     except Conflict as exc:
         return _conflict(request, pk, str(exc), data=request.POST)
-    labels = {b["id"]: b.get("label", b["id"]) for b in work_item_definition(item).get("buttons", [])}
-    messages.success(request, f"{item.name} completed: {labels.get(button, button)}.")
+    messages.success(request, f"{item.name} completed: {_button(item, button)['label']}.")
     return redirect("workitems:list")
+
+
+def _buttons(item: WorkItem) -> list[dict]:
+    """The item's buttons as the page shows them: label (or the id in words), question, fields needed."""
+    return [{"id": b["id"], "label": b.get("label") or humanize(b["id"]), "confirm": b.get("confirm", ""),
+             "requires": list(b.get("requires") or [])} for b in work_item_definition(item).get("buttons", [])]
+
+
+def _button(item: WorkItem, button_id: str) -> dict:
+    return next((b for b in _buttons(item) if b["id"] == button_id), {"id": button_id, "label": button_id})
 
 
 def _conflict(request: HttpRequest, pk: int, message: str, data=None) -> HttpResponse:

@@ -352,7 +352,45 @@
 
   // ------------------------------------------------------------------- one work item
 
+  // A button with a question asks it in a dialog first (the server asks too, without this file).
+  // When a field the button needs is empty, the server's answer says so before anything is asked.
+  function askBeforeActing() {
+    const form = document.getElementById("item-form");
+    const dialog = document.getElementById("confirm-dialog");
+    if (!form || !dialog || typeof dialog.showModal !== "function") return;
+    const question = document.getElementById("confirm-question");
+    const yes = document.getElementById("confirm-yes");
+    form.addEventListener("submit", (event) => {
+      const button = event.submitter;
+      if (!button || !button.dataset.confirm || form.querySelector("input[name=confirmed]")) return;
+      const needs = (button.dataset.requires || "").split(" ").filter(Boolean);
+      const missing = needs.some((name) => {
+        const field = form.elements.namedItem(`f-${name}`);
+        return field && !field.value.trim();
+      });
+      if (missing) return;
+      event.preventDefault();
+      question.textContent = button.dataset.confirm;
+      yes.textContent = `Yes, ${button.textContent.trim()}`;
+      dialog.returnValue = "";
+      dialog.showModal();
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue !== "yes") {
+          button.focus();
+          return;
+        }
+        const answer = document.createElement("input");
+        answer.type = "hidden";
+        answer.name = "confirmed";
+        answer.value = button.value;
+        form.append(answer);
+        form.requestSubmit(button);
+      }, { once: true });
+    });
+  }
+
   function itemPage() {
+    askBeforeActing();
     const article = document.getElementById("work-item");
     const id = Number(article.dataset.id);
     const shown = article.dataset.status;

@@ -54,13 +54,17 @@ class WorkItemFormSerializer(WorkItemSerializer):
         return FieldSerializer(form_fields(self.context["request"].user, item), many=True).data
 
     def get_buttons(self, item: WorkItem) -> list[dict]:
-        return [{"id": b["id"], "label": b.get("label", b["id"])}
+        # ``confirm`` (a question to answer first) and ``requires`` (fields it needs) only when the button has them.
+        return [{"id": b["id"], "label": b.get("label", b["id"]),
+                 **{key: b[key] for key in ("confirm", "requires") if b.get(key)}}
                 for b in work_item_definition(item).get("buttons", [])]
 
 
 class CompleteSerializer(serializers.Serializer):
     button = serializers.CharField()
     values = serializers.DictField(required=False, default=dict)
+    confirmed = serializers.BooleanField(required=False, default=False,
+                                         help_text="The answer to the button's `confirm` question, when it has one.")
 
 
 class SaveSerializer(serializers.Serializer):
