@@ -19,7 +19,6 @@ from administration import policy
 from administration.models import User, Workgroup
 from ipa_portal.pages import age_text, page, recall_form, remember_form
 from processes.errors import Conflict, FormInvalid, NotFound
-from processes.history_text import humanize
 from processes.form_controls import (
     HIDDEN,
     Control,
@@ -30,6 +29,7 @@ from processes.form_controls import (
     posted_values,
     restriction_hint,
 )
+from processes.history_text import humanize
 from workitems import services
 from workitems.api.serializers import WorkItemSerializer
 from workitems.forms import description_for, form_fields, work_item_definition
