@@ -363,6 +363,7 @@
     form.addEventListener("submit", (event) => {
       const button = event.submitter;
       if (!button || !button.dataset.confirm || form.querySelector("input[name=confirmed]")) return;
+      if (!dialog.isConnected) return;  // no dialog to ask in: the server asks on the page
       const needs = (button.dataset.requires || "").split(" ").filter(Boolean);
       const missing = needs.some((name) => {
         const field = form.elements.namedItem(`f-${name}`);
