@@ -59,6 +59,16 @@ def _sent(detail: str) -> str:
     return f"Sent {match['item']} to {match['kind']} {match['whom']}"
 
 
+_FOR_AWAY = re.compile(r"^(?P<item>.+?) to user (?P<whom>\S+) for (?P<away>\S+)$")
+
+
+def _substituted(detail: str) -> str:
+    match = _FOR_AWAY.match(detail)
+    if match is None:
+        return f"Sent {detail} to a substitute"
+    return f"Sent {match['item']} to {match['whom']}, for {match['away']}, who is away"
+
+
 def _completed(detail: str, who: str, buttons: Mapping[str, str]) -> str:
     item, button = _item_and_button(detail, buttons)
     subject = who or "Someone"
@@ -81,6 +91,7 @@ SENTENCES: dict[str, _Sentence] = {
     "task_returned": lambda d: f"Task {d} finished",
     "parallel_started": lambda d: f"Started {d} side by side",
     "work_item_sent": _sent,
+    "work_item_substituted": lambda d: _substituted(d),
     "work_item_timed_out": lambda d: f"Nobody completed {d} in time",
     "work_item_undeliverable": lambda d: "Could not send " + d.replace(": no ", ": there is no ", 1),
     "timer_started": lambda d: "Started waiting",

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from administration import policy
@@ -22,7 +24,7 @@ from processes.services import runtime
 from processes.services.forms import clean_values, is_blank
 from workitems import delivery, routing
 from workitems.forms import form_fields, work_item_definition
-from workitems.models import OPEN_STATUSES, WorkItem
+from workitems.models import OPEN_STATUSES, Absence, WorkItem
 
 COMPLETABLE = ("processing", "held")
 
@@ -58,13 +60,18 @@ def _is_users_row(user: User, user_id: int | None, status: str, workgroup: str |
     return status == "queued" and workgroup is not None and workgroup in policy.principal_for(user).workgroups
 
 
+# Who stands in for a user away right now (workitems.substitutes): read with the receiver, no extra query.
+_substitute_now = Subquery(Absence.objects.filter(user=OuterRef("pk"), starts_at__lte=Now(), ends_at__gt=Now())
+                           .order_by("starts_at").values("substitute_id")[:1])
+
 # The statements every pickup and completion makes, compiled once (see runtime.HotQuery).
 _owner_of_item = runtime.HotQuery(lambda pk: WorkItem.objects.filter(pk=pk).order_by().values_list(
     "instance_id", "user_id", "status", "workgroup__name"))
 _locked_item_row = runtime.HotQuery(lambda pk: WorkItem.objects.select_for_update(of=("self",)).filter(pk=pk)
                                     .order_by())
 _receiver = runtime.HotQuery(lambda username: User.objects.filter(username=username, is_active=True)
-                             .order_by().values_list("pk", "license"))
+                             .order_by().annotate(substitute=_substitute_now)
+                             .values_list("pk", "license", "substitute"))
 
 
 def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) -> WorkItem:
@@ -263,8 +270,14 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
 
 
 def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
-    # Two columns, not a User: this runs in every step that sends a work item to a person.
+    # Columns, not a User: this runs in every step that sends a work item to a person.
     target = _receiver.first(username)
+    if target is not None and target[2]:  # away: their substitute receives it
+        stand_in = (User.objects.filter(pk=target[2], is_active=True)
+                    .values_list("pk", "license", "username").first())
+        if stand_in is not None and policy.license_covers(stand_in[1], "direct_routed"):
+            plan.record("work_item_substituted", f"{item.name} to user {stand_in[2]} for {username}")
+            target = stand_in
     if target is None or not policy.license_covers(target[1], "direct_routed"):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()

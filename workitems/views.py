@@ -30,7 +30,7 @@ from processes.form_controls import (
     restriction_hint,
 )
 from processes.history_text import humanize
-from workitems import services
+from workitems import services, substitutes
 from workitems.api.serializers import WorkItemSerializer
 from workitems.forms import description_for, form_fields, work_item_definition
 from workitems.models import WorkItem
@@ -258,3 +258,52 @@ def work_item_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     where = to_user or f"the {to_workgroup} queue"
     messages.success(request, f"{item.name} transferred to {where}.")
     return redirect("workitems:list")
+
+
+# ---------------------------------------------------------------------- out of office
+
+
+def _moment(text: str):
+    """A ``datetime-local`` value as an aware datetime (the server's time zone); None when blank or wrong."""
+    parsed = parse_datetime(text.strip()) if text and text.strip() else None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+@page
+def out_of_office(request: HttpRequest) -> HttpResponse:
+    """Name a substitute for a period (GET: the form and the absences to come; POST: set one)."""
+    user = request.user
+    if request.method == "POST":
+        data = request.POST
+        agent = data.get("agent", "").strip() if policy.can_manage(user) else user.username
+        try:
+            starts, ends = _moment(data.get("starts_at", "")), _moment(data.get("ends_at", ""))
+            if data.get("ends_at", "").strip() and ends is None:
+                raise FormInvalid({"ends_at": ["is not a date and time"]})
+            substitutes.set_absence(user, agent or user.username, data.get("substitute", ""), starts, ends)
+        except FormInvalid as exc:
+            remember_form(request, "away", data=data, errors=exc.errors)
+            return redirect("workitems:away")
+        messages.success(request, f"{data.get('substitute', '').strip()} now receives the work sent to "
+                                  f"{'you' if (agent or user.username) == user.username else agent} while away.")
+        return redirect("workitems:away")
+    kept = recall_form(request, "away") or {}
+    typed = kept.get("data") or {}
+    return render(request, "workitems/away.html", {
+        "nav": "away",
+        "absences": substitutes.absences_for(user),
+        "for_others": policy.can_manage(user),
+        "users": picker_users(),
+        "typed": {key: typed.get(key, "") for key in ("agent", "substitute", "starts_at", "ends_at")},
+        "errors": kept.get("errors") or {},
+    })
+
+
+@require_POST
+@page
+def end_absence(request: HttpRequest, pk: int) -> HttpResponse:
+    substitutes.end_absence(request.user, pk)
+    messages.success(request, "The substitute no longer receives this work.")
+    return redirect("workitems:away")

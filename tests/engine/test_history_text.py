@@ -15,6 +15,8 @@ from processes.history_text import error_text, history_sentence, humanize
     ("error", "in state Mail, states.Mail.actions[0]: the mail server refused",
      "Stopped with an error: in state Mail: the mail server refused"),
     ("completed", "", "Finished"),
+    ("work_item_substituted", "Approve Expense to user carol for bob",
+     "Sent Approve Expense to carol, for bob, who is away"),
     ("a_code_from_later", "detail", "A code from later: detail"),
 ])
 def test_each_history_code_reads_as_a_sentence(what, detail, sentence):
