@@ -133,7 +133,8 @@ def render_instance(request: HttpRequest, pk: int, form: InteractionForm | None 
                     status: int = 200) -> HttpResponse:
     user = request.user
     instance = instances.instance_details(user, pk)
-    variables = [(name, _shown(value)) for name, value in instances.instance_variables(user, instance).items()]
+    variables = [(humanize(name), _shown(value))
+                 for name, value in instances.instance_variables(user, instance).items()]
     return render(request, "processes/instance.html", {
         "nav": "search",
         "instance": instance,
