@@ -196,9 +196,40 @@
     status: (a, b) => a.status.localeCompare(b.status) || b.priority - a.priority || a.id - b.id,
   };
 
+  // ------------------------------------------------- desktop notifications (optional)
+  //
+  // Only when the agent asked for them (the button below the list) and the tab is hidden.
+
+  function setUpNotifications() {
+    const button = document.getElementById("notify-me");
+    if (!button || !("Notification" in window)) return;
+    const state = document.getElementById("notify-state");
+    function show() {
+      const granted = Notification.permission === "granted" && localStorage.getItem("ipa-notify") === "yes";
+      button.hidden = granted || Notification.permission === "denied";
+      state.textContent = granted ? "Your desktop tells you about new work while this tab is hidden." : "";
+    }
+    button.addEventListener("click", async () => {
+      if (await Notification.requestPermission() === "granted") localStorage.setItem("ipa-notify", "yes");
+      show();
+    });
+    show();
+  }
+
+  function notifyWhileHidden(item) {
+    if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted"
+        || localStorage.getItem("ipa-notify") !== "yes") return;
+    const note = new Notification(`New work item: ${item.name}`, { body: item.process, tag: `work-item-${item.id}` });
+    note.addEventListener("click", () => {
+      window.focus();
+      note.close();
+    });
+  }
+
   // ------------------------------------------------------------------- My Work Items
 
   function listPage() {
+    setUpNotifications();
     const items = new Map();
     for (const item of JSON.parse(document.getElementById("work-items-data").textContent)) items.set(item.id, item);
     const table = document.getElementById("work-items");
@@ -303,6 +334,7 @@
         if (!known) {
           arrived.add(item.id);
           announce(`New work item: ${item.name} (${item.process}).`);
+          notifyWhileHidden(item);
         }
       } else if (message.type === "removed") {
         const gone = items.get(message.id);

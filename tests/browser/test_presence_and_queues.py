@@ -114,3 +114,23 @@ class PresenceAndQueuesTests(BrowserTestCase):
         expect(managers).to_contain_text("0 queued")
         expect(managers).to_contain_text("1 being worked on")
         self.screenshot(bob, "queues-2-taken")
+
+    def test_an_agent_who_asked_is_notified_on_the_desktop_while_the_tab_is_hidden(self):
+        bob = self.log_in("bob")
+        bob.context.grant_permissions(["notifications"])
+        bob.evaluate("""() => {
+            window.__notes = [];
+            const Real = window.Notification;
+            window.Notification = class extends Real {
+                constructor(title, options) { super(title, options); window.__notes.push(title); }
+            };
+            Object.defineProperty(window.Notification, "permission", { get: () => Real.permission });
+            window.Notification.requestPermission = () => Real.requestPermission();
+            Object.defineProperty(document, "hidden", { get: () => true });
+        }""")
+        self.wait_until_live(bob)
+        bob.get_by_role("button", name="Tell me on my desktop when work arrives").click()
+        expect(bob.locator("#notify-state")).to_contain_text("Your desktop tells you")
+        self.launch_refund()
+        expect(bob.locator("#work-item-rows tr", has_text="Review Refund")).to_be_visible()
+        assert bob.evaluate("() => window.__notes") == ["New work item: Review Refund"]
