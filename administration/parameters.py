@@ -54,9 +54,9 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("PAS_MaxLoopIterations", "10000", "a whole number, at least 1",
               "How many times a loop without its own max_iterations runs before it stops with an error.",
               _whole_number(1)),
-    Parameter("IPA_PresenceGraceSeconds", "60", "a whole number of seconds, 0 or more",
-              "How long after a user's last window closes before their presence turns to Offline.",
-              _whole_number(0)),
+    Parameter("Presence_OfflineGraceSeconds", "60", "a whole number of seconds, 0 or more",
+              "How long after a user's last window closes before their presence turns to Offline (a reload "
+              "or a short network drop does not count).", _whole_number(0)),
     # The ACD (workitems.routing).
     Parameter("ACD_MaxItemsPerAgent", "1", "a whole number, at least 1",
               "How many group-routed work items the ACD lets one agent hold at once.", _whole_number(1)),

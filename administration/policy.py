@@ -242,6 +242,16 @@ def can_manage(user: User, process: str | None = None, category: str | None = No
     return principal.has_right("manage") if process is None else principal.has_right_for("manage", process, category)
 
 
+def may_set_substitute_for(actor: User, agent: User) -> bool:
+    """An agent names their own substitute; a supervisor (Manage right) may do it for anyone."""
+    return actor.pk == agent.pk or can_manage(actor)
+
+
+def may_substitute(user: User) -> bool:
+    """A substitute receives the direct-routed items of the person away: their license must allow it."""
+    return user.is_active and has_license(user, "direct_routed")
+
+
 def require_manage(user: User, process: str | None = None, category: str | None = None) -> None:
     if not can_manage(user, process, category):
         raise NotAllowed("Managing instances (cancel, retry, skip) needs the Manage Process right.")

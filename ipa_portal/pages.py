@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from administration.policy import NotAllowed, NotVisible
@@ -37,3 +37,32 @@ def age_text(moment: datetime, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit}"
     return "just now"
+
+
+# ------------------------------------------------------------------ post/redirect/get
+#
+# A form sent with errors is never answered at its POST address (a reload would send it
+# again): what was typed and the errors are kept in the session for one request, and the
+# browser is sent to the form's own page, which takes them back with ``recall_form``.
+
+_FORM_KEY = "ipa.form.{}"
+NOT_KEPT = ("csrfmiddlewaretoken",)
+
+
+def remember_form(request: HttpRequest, key: str, *, data=None, errors: dict | None = None, **extra: Any) -> None:
+    """Keep a failed form's typed values (``data``: the POST), its errors and anything else for the next page."""
+    typed = {name: data.getlist(name) for name in data if name not in NOT_KEPT} if data is not None else None
+    request.session[_FORM_KEY.format(key)] = {"data": typed, "errors": errors or {}, **extra}
+
+
+def recall_form(request: HttpRequest, key: str) -> dict[str, Any] | None:
+    """What ``remember_form`` kept under ``key`` (once), with ``data`` as a QueryDict; None: nothing."""
+    kept = request.session.pop(_FORM_KEY.format(key), None)
+    if kept is None:
+        return None
+    if kept.get("data") is not None:
+        data = QueryDict(mutable=True)
+        for name, values in kept["data"].items():
+            data.setlist(name, values)
+        kept["data"] = data
+    return kept

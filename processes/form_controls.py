@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from administration import policy
+from processes.history_text import humanize
 
 DEFAULT_CONTROLS = {
     "string": "text",
@@ -121,7 +122,7 @@ def input_controls(specs: list[dict], prefix: str) -> list[Control]:
         control = control_name(spec)
         default = spec.get("default")
         controls.append(Control(
-            variable=spec["name"], id=f"{prefix}-{spec['name']}", label=spec["name"].replace("_", " ").capitalize(),
+            variable=spec["name"], id=f"{prefix}-{spec['name']}", label=spec.get("label") or humanize(spec["name"]),
             control=control, type=spec["type"], value=as_text(spec["type"], control, default),
             checked=default is True, choices=[str(c) for c in spec.get("choices") or []],
             required=bool(spec.get("required")), hint=restriction_hint(spec),

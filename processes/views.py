@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from administration import policy
-from ipa_portal.pages import age_text, page
+from ipa_portal.pages import age_text, page, recall_form, remember_form
 from processes.errors import Conflict, FormInvalid, LaunchBlocked
 from processes.form_controls import input_controls, keep_typed, picker_users, posted_values
+from processes.history_text import error_text, history_sentence, humanize
 from processes.models import INSTANCE_STATUSES, ProcessDefinition
 from processes.services import instances
 from workitems.services import first_open_item
@@ -40,39 +41,48 @@ def launch_card(definition: ProcessDefinition, inputs: list[dict], index: int) -
             "controls": input_controls(inputs, f"p{index}"), "errors": []}
 
 
-def render_processes(request: HttpRequest, failed: dict | None = None, status: int = 200) -> HttpResponse:
-    launchable = instances.launchable_processes(request.user)
-    rows = [launch_card(definition, inputs, i) for i, (definition, inputs) in enumerate(launchable, start=1)]
-    for row in rows:
-        if failed and row["definition"].name == failed["name"]:
-            row["errors"] = keep_typed(row["controls"], failed["data"], failed["errors"])
-            row["failed"] = True
-    return render(request, "processes/list.html", {
-        "nav": "processes", "processes": rows, "users": picker_users(),
-        "field_errors": [c for row in rows if row.get("failed") for c in row["controls"] if c.errors],
-    }, status=status)
-
-
 @page
 def process_list(request: HttpRequest) -> HttpResponse:
-    return render_processes(request)
+    """The processes the user may launch, by category, searchable; each one's form is on its own page."""
+    query = request.GET.get("q", "").strip()
+    words = query.lower().split()
+    categories: dict[str, list[ProcessDefinition]] = {}
+    for definition, _ in instances.launchable_processes(request.user):
+        text = f"{definition.name} {definition.category} {definition.description}".lower()
+        if all(word in text for word in words):
+            categories.setdefault(definition.category or "Other", []).append(definition)
+    return render(request, "processes/list.html", {
+        "nav": "processes", "query": query,
+        "categories": sorted(categories.items(), key=lambda c: (c[0] == "Other", c[0].lower())),
+    })
 
 
-@require_POST
 @page
 def launch(request: HttpRequest, name: str) -> HttpResponse:
+    """One process's launch form (GET); start it (POST), or back to the form with what was typed."""
     definition, inputs = instances.launchable_process(request.user, name)
-    controls = launch_card(definition, inputs, 0)["controls"]
-    values, parse_errors = posted_values(controls, request.POST)
+    card = launch_card(definition, inputs, 0)
+    if request.method != "POST":
+        kept = recall_form(request, f"launch:{name}")
+        if kept is not None:
+            card["errors"] = keep_typed(card["controls"], kept["data"], kept["errors"])
+            card["failed"] = True
+        return render(request, "processes/launch.html", {
+            "nav": "processes", "p": card, "users": picker_users(),
+            "field_errors": [c for c in card["controls"] if c.errors],
+        })
+    values, parse_errors = posted_values(card["controls"], request.POST)
     try:
         if parse_errors:
             raise FormInvalid(parse_errors)
         instance = instances.launch_process(request.user, name, values)
     except FormInvalid as exc:
-        return render_processes(request, {"name": name, "data": request.POST, "errors": exc.errors}, status=400)
+        remember_form(request, f"launch:{name}", data=request.POST, errors=exc.errors)
+        return redirect("processes:launch", name=name)
     except LaunchBlocked as exc:
+        remember_form(request, f"launch:{name}", data=request.POST)
         messages.error(request, f"{exc} Try again in a few seconds.")
-        return redirect("processes:list")
+        return redirect("processes:launch", name=name)
     first = first_open_item(request.user, instance.pk)
     messages.success(request, f"{instance} started.")
     if first is not None:  # the seed: starting a process pops the user's own first work item
@@ -123,15 +133,27 @@ def render_instance(request: HttpRequest, pk: int, form: InteractionForm | None 
                     status: int = 200) -> HttpResponse:
     user = request.user
     instance = instances.instance_details(user, pk)
-    variables = [(name, _shown(value)) for name, value in instances.instance_variables(user, instance).items()]
+    variables = [(humanize(name), _shown(value))
+                 for name, value in instances.instance_variables(user, instance).items()]
     return render(request, "processes/instance.html", {
         "nav": "search",
         "instance": instance,
+        "history": history_rows(instance),
+        "error": error_text(instance.error) if instance.error else "",
         "variables": variables,
         "form": form or InteractionForm(),
         "can_manage": policy.can_manage(user, instance.process_name, instance.definition.category),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
     }, status=status)
+
+
+def history_rows(instance) -> list[dict[str, Any]]:
+    """The instance's history in plain words (the codes stay in the API)."""
+    buttons = {b["id"]: b.get("label") or humanize(b["id"])
+               for item in instance.definition.document.get("work_items") or [] for b in item.get("buttons") or []}
+    return [{"at": entry.at, "user": entry.user, "code": entry.what,
+             "sentence": history_sentence(entry.what, entry.detail, who=str(entry.user or ""), buttons=buttons)}
+            for entry in instance.history.all()]
 
 
 def _shown(value: Any) -> str:
@@ -146,7 +168,8 @@ def _shown(value: Any) -> str:
 
 @page
 def instance_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_instance(request, pk)
+    kept = recall_form(request, f"interaction:{pk}")
+    return render_instance(request, pk, form=InteractionForm(kept["data"]) if kept else None)
 
 
 @require_POST
@@ -155,7 +178,8 @@ def relate_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     instance = instances.visible_instance(request.user, pk)
     form = InteractionForm(request.POST)
     if not form.is_valid():
-        return render_instance(request, pk, form=form, status=400)
+        remember_form(request, f"interaction:{pk}", data=request.POST)
+        return redirect("processes:instance", pk=pk)
     instances.relate_interaction(request.user, instance, form.cleaned_data)
     messages.success(request, "Interaction related to the instance.")
     return redirect("processes:instance", pk=pk)

@@ -104,12 +104,14 @@ def my_items(client: APIClient) -> list[dict]:
     return response.json()["results"]
 
 
-def complete(client: APIClient, item_id: int, button: str, values: dict | None = None) -> dict:
-    """Pick the item up (when offered) and complete it with ``button``."""
+def complete(client: APIClient, item_id: int, button: str, values: dict | None = None, *,
+             confirmed: bool = False) -> dict:
+    """Pick the item up (when offered) and complete it with ``button`` (``confirmed``: its question answered)."""
     form = client.get(f"/api/workitems/{item_id}/").json()
     if form["status"] in ("offered", "queued"):
         assert client.post(f"/api/workitems/{item_id}/pickup").status_code == 200
-    response = client.post(f"/api/workitems/{item_id}/complete", {"button": button, "values": values or {}},
+    response = client.post(f"/api/workitems/{item_id}/complete", {"button": button, "values": values or {},
+                                                                    "confirmed": confirmed},
                            format="json")
     assert response.status_code == 200, response.json()
     return response.json()

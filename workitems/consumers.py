@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from administration import logins, origins, policy
 from administration.models import User
-from workitems import delivery, schemas, services
+from workitems import delivery, queues, schemas, services, sockets
 
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
@@ -27,6 +27,7 @@ NO_LICENSE = 4403
 class WorkItemConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
+    queue_groups: list[str] = []
 
     async def connect(self) -> None:
         await self.accept()
@@ -46,11 +47,18 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         # Join first: a change between the snapshot's query and the join would be lost otherwise
         # (one arriving meanwhile is sent after the snapshot and repeats what it already shows).
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.queue_groups = [delivery.queue_group(w.pk) for w in await database_sync_to_async(
+            queues.queue_workgroups)(user)]
+        for group in self.queue_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await database_sync_to_async(sockets.socket_opened)(user.pk, self.channel_name)  # presence follows
         await self.send_json({"type": "snapshot", "work_items": await snapshot(user)})
 
     async def disconnect(self, code: int) -> None:
-        for group in [*([self.group] if self.group else []), *self.login_groups]:
+        for group in [*([self.group] if self.group else []), *self.login_groups, *self.queue_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.group:
+            await database_sync_to_async(sockets.socket_closed)(self.channel_name)
 
     async def logins_revoked(self, event: dict[str, Any]) -> None:
         await self.close(code=NOT_AUTHENTICATED)
@@ -65,7 +73,9 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         elif message["type"] == "ping" and self.group:
             # The client's liveness check; joining again also renews the group membership,
             # which the in-memory channel layer (and channels_redis's core layer) expire after a day.
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            for group in [self.group, *self.queue_groups]:
+                await self.channel_layer.group_add(group, self.channel_name)
+            await database_sync_to_async(sockets.socket_seen)(self.channel_name)
             await self.send_json({"type": "pong"})
 
     async def workitems_push(self, event: dict[str, Any]) -> None:

@@ -42,6 +42,11 @@ def user_group(user_id: int) -> str:
     return f"workitems.user.{user_id}"
 
 
+def queue_group(workgroup_id: int) -> str:
+    """Every socket of the workgroup's members: told when its queue changes (``queue`` messages)."""
+    return f"workitems.queue.{workgroup_id}"
+
+
 @dataclass(frozen=True)
 class Audience:
     """What the serializers read from a request: who the data is for."""
@@ -121,10 +126,17 @@ def push_work_item(item: WorkItem, previous_user_id: int | None) -> None:
         kind = "changed" if owner.pk == previous_user_id else "added"
         messages.append((owner.pk, {"type": kind, "work_item": serialize_for(owner, item)}))
     send(messages)
+    if item.workgroup_id and _first_time((item.pk, version, "queue")):  # the queue's members see it change
+        send_to_groups([(queue_group(item.workgroup_id), {"type": "queue", "workgroup": item.workgroup.name})])
 
 
 def send(messages: list[tuple[int, dict[str, Any]]]) -> None:
-    """Hand messages to the channel layer, ``[(user_id, message), ...]``, without waiting for it.
+    """Hand messages to the users' groups: ``[(user_id, message), ...]``, without waiting (``send_to_groups``)."""
+    send_to_groups([(user_group(user_id), message) for user_id, message in messages])
+
+
+def send_to_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Hand ``[(group, message), ...]`` to the channel layer without waiting for it.
 
     They go out in the order handed over (one sender per event loop); a failure is logged and
     the clients catch up from the snapshot when they reconnect.
@@ -153,7 +165,7 @@ class Outbox:
     draining: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put(self, messages: list[tuple[int, dict[str, Any]]]) -> None:
+    def put(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         with self.lock:
             self.messages.extend(messages)
             if self.draining:
@@ -177,9 +189,9 @@ class Outbox:
                     return
                 batch = list(self.messages)
                 self.messages.clear()
-            for user_id, message in batch:
+            for group, message in batch:
                 try:
-                    await layer.group_send(user_group(user_id), {"type": PUSH_EVENT, "message": message})
+                    await layer.group_send(group, {"type": PUSH_EVENT, "message": message})
                 except Exception:
                     log.exception("could not push a work item message; its client catches up when it reconnects")
 

@@ -10,6 +10,7 @@ from processes import engine
 from processes.engine import values as value_types
 from processes.engine.expressions import compile_template
 from processes.form_controls import DEFAULT_CONTROLS, HIDDEN
+from processes.history_text import humanize
 from processes.services.definitions import compiled_process
 from workitems.models import WorkItem
 
@@ -39,7 +40,7 @@ def form_fields(user: User, item: WorkItem) -> list[dict[str, Any]]:
         masked = not policy.may_see(user, spec.get("security"))
         entry = {
             "variable": name,
-            "label": field.get("label") or name.replace("_", " ").capitalize(),
+            "label": field.get("label") or spec.get("label") or humanize(name),
             "control": field.get("control") or ("select" if spec.get("choices") else DEFAULT_CONTROLS[spec["type"]]),
             "type": spec["type"],
             "readonly": bool(field.get("readonly")) or masked,

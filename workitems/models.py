@@ -64,3 +64,40 @@ class WorkItem(models.Model):
     @property
     def is_group_routed(self) -> bool:
         return self.workgroup_id is not None
+
+
+class ClientSocket(models.Model):
+    """One open (or lately closed) ``/ws/workitems/`` connection: presence follows these (``sockets.py``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_sockets")
+    channel_name = models.CharField(max_length=200, unique=True)
+    opened_at = models.DateTimeField()
+    seen_at = models.DateTimeField()  # the last ping
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "closed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel_name}"
+
+
+class Absence(models.Model):
+    """An agent out of office: direct-routed items sent to them in the period go to the substitute."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="absences")
+    substitute = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="substituting")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["user", "ends_at"])]
+        constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                              name="absence_ends_after_it_starts")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} away {self.starts_at:%Y-%m-%d} – {self.ends_at:%Y-%m-%d}"

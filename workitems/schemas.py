@@ -63,6 +63,8 @@ SERVER_MESSAGES: dict[str, dict[str, Any]] = {
     # The user's presence changed (in this window or another).
     "presence": _message("presence", {"status": {"enum": [name for name, _ in PRESENCE_CHOICES]},
                                       "since": NULLABLE_TIMESTAMP}),
+    # Something changed in the queue of one of the user's workgroups: read "My queues" again.
+    "queue": _message("queue", {"workgroup": {"type": "string"}}),
     # The answer to a ping: the connection is alive.
     "pong": _message("pong"),
     # A client message that could not be understood.

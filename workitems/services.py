@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from administration import policy
@@ -25,7 +26,7 @@ from processes.services import nodes, runtime
 from processes.services.forms import clean_values, is_blank
 from workitems import delivery, routing
 from workitems.forms import form_fields, work_item_definition
-from workitems.models import OPEN_STATUSES, WorkItem
+from workitems.models import OPEN_STATUSES, Absence, WorkItem
 
 COMPLETABLE = ("processing", "held")
 
@@ -60,13 +61,18 @@ def _in_workgroup(user: User, item: WorkItem) -> bool:
     return item.workgroup_id is not None and policy.may_take_from_queue(user, item.workgroup_id)
 
 
+# Who stands in for a user away right now (workitems.substitutes): read with the receiver, no extra query.
+_substitute_now = Subquery(Absence.objects.filter(user=OuterRef("pk"), starts_at__lte=Now(), ends_at__gt=Now())
+                           .order_by("starts_at").values("substitute_id")[:1])
+
 # The statements every pickup and completion makes, compiled once (see processes.queries).
 _lock_instance_of_item = HotQuery(lambda pk: ProcessInstance.objects.select_for_update().filter(
     pk=Subquery(WorkItem.objects.filter(pk=pk).order_by().values("instance_id"))).order_by())
 _locked_item_row = HotQuery(lambda pk: WorkItem.objects.select_for_update(of=("self",)).filter(pk=pk)
                             .order_by())
 _receiver = HotQuery(lambda username: User.objects.filter(username=username, is_active=True)
-                     .order_by().only("pk", "username", "license"))
+                     .order_by().annotate(substitute=_substitute_now)
+                     .values_list("pk", "username", "license", "substitute"))
 
 
 def _locked_instance_of(user: User, item_id: int) -> ProcessInstance:
@@ -139,8 +145,8 @@ def _set_status(user: User, item_id: int, current: str, new: str, verb: str) -> 
     return item
 
 
-def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, for_completion: bool
-                       ) -> dict[str, Any]:
+def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, for_completion: bool,
+                       also_required: tuple[str, ...] = ()) -> dict[str, Any]:
     fields = form_fields(user, item)
     specs = {f["variable"]: f["spec"] for f in fields}
     current = {f["variable"]: item.draft.get(f["variable"], f.get("value")) for f in fields}
@@ -151,7 +157,8 @@ def _clean_form_values(user: User, item: WorkItem, values: dict[str, Any], *, fo
     values = {k: v for k, v in (values or {}).items()
               if not (k in readonly and _unchanged(specs[k]["type"], v, current.get(k)))
               and not (k in masked and is_blank(v))}
-    required = [f["variable"] for f in fields if f["required"]] if for_completion else []
+    required = [f["variable"] for f in fields if f["required"] or (f["variable"] in also_required and not f["masked"])
+                ] if for_completion else []
     return clean_values(values, specs, required=required, readonly=readonly, current=current, user=user)
 
 
@@ -175,16 +182,25 @@ def save_work_item(user: User, item_id: int, values: dict[str, Any]) -> WorkItem
     return item
 
 
-def complete_work_item(user: User, item_id: int, button: str, values: dict[str, Any]) -> WorkItem:
-    """Validate and store the values, then resume the instance along ``button``'s exit."""
+def complete_work_item(user: User, item_id: int, button: str, values: dict[str, Any], *,
+                       confirmed: bool = False) -> WorkItem:
+    """Validate and store the values, then resume the instance along ``button``'s exit.
+
+    A button with ``confirm`` acts only when ``confirmed``; one with ``requires`` only when
+    those fields are filled in (process-format.md, "Work items").
+    """
     with transaction.atomic():
         instance = _locked_instance_of(user, item_id)
         item = _mark_completed(user, item_id, button)  # bad values below roll it back with the rest
         item.instance = instance
-        buttons = [b["id"] for b in work_item_definition(item).get("buttons", [])]
-        if button not in buttons:
-            raise FormInvalid({"button": [f"must be one of {', '.join(buttons)}"]}, "Press one of the buttons.")
-        cleaned = {**item.draft, **_clean_form_values(user, item, values, for_completion=True)}
+        definitions = {b["id"]: b for b in work_item_definition(item).get("buttons", [])}
+        if button not in definitions:
+            raise FormInvalid({"button": [f"must be one of {', '.join(definitions)}"]}, "Press one of the buttons.")
+        pressed = definitions[button]
+        cleaned = {**item.draft, **_clean_form_values(user, item, values, for_completion=True,
+                                                     also_required=tuple(pressed.get("requires") or ()))}
+        if pressed.get("confirm") and not confirmed:  # after the values: what is missing is said first
+            raise FormInvalid({"button": [pressed["confirm"]]}, f"{pressed['confirm']} Confirm to go on.")
         delivery.work_item_changed(item, item.user_id)
         if item.is_group_routed:  # the agent is idle from now: before the step routes what it sends
             routing.agents_finished([item.user_id])
@@ -277,20 +293,26 @@ def send_work_item(instance, effect: engine.SendWorkItem, plan: runtime.StepPlan
         if item.workgroup is None:
             # The name was rendered from the process's variables: it may be a protected value.
             plan.record("work_item_undeliverable", f"{effect.work_item}: no workgroup of the name it was sent to")
-        else:
-            routing.route_item(item)  # in the step's transaction: offered now, or it waits
+        elif not routing.route_item(item):  # in the step's transaction: offered now, or it waits
+            delivery.work_item_changed(item, None)  # its workgroup's members see the queue grow
 
 
 def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> None:
-    # Three columns of the user: this runs in every step that sends a work item to a person,
-    # and the push after the commit serializes the item with this user as its holder.
-    target = _receiver.first(username)
-    if target is None or not policy.may_receive_work_items(target):
+    # Columns of the user and of who stands in for them: this runs in every step that sends a
+    # work item to a person, and the push after the commit serializes the item for its holder.
+    target = _receiver.first(username)  # (pk, username, license, substitute)
+    if target is not None and target[3]:  # away: their substitute receives it
+        stand_in = (User.objects.filter(pk=target[3], is_active=True)
+                    .values_list("pk", "username", "license").first())
+        if stand_in is not None and policy.license_covers(stand_in[2], "direct_routed"):
+            plan.record("work_item_substituted", f"{item.name} to user {stand_in[1]} for {username}")
+            target = (*stand_in, None)
+    if target is None or not policy.license_covers(target[2], "direct_routed"):
         item.status = "queued"  # nobody to offer it to: a manager transfers it
         item.save()
         plan.record("work_item_undeliverable", f"{item.name}: no licensed user of the name it was sent to")
         return
-    item.user = target
+    item.user = User(pk=target[0], username=target[1], license=target[2])
     item.status = "offered"
     item.offered_at = plan.now
     item.save()
@@ -312,9 +334,10 @@ def _close(items, status: str, plan: runtime.StepPlan) -> None:
     if not closing:
         return
     items.update(status=status, updated_at=plan.now)
-    for item_id, user_id, _, _ in closing:
-        if user_id:  # the item leaves its holder's list: a row with the new status is all the push needs
-            delivery.work_item_changed(WorkItem(pk=item_id, status=status, updated_at=plan.now), user_id)
+    for item_id, user_id, workgroup_id, _ in closing:
+        if user_id or workgroup_id:  # it leaves its holder's list or its queue: the new status is all a push needs
+            delivery.work_item_changed(WorkItem(pk=item_id, status=status, updated_at=plan.now,
+                                                workgroup_id=workgroup_id), user_id)
     routing.items_left_agents([(user_id, workgroup_id, before) for _, user_id, workgroup_id, before in closing])
 
 

@@ -9,6 +9,9 @@ app_name = "workitems"
 urlpatterns = [
     path("", views.home, name="home"),
     path("workitems/", views.work_item_list, name="list"),
+    path("workitems/queues/", views.queues_page, name="queues"),
+    path("workitems/away/", views.out_of_office, name="away"),
+    path("workitems/away/<int:pk>/end", views.end_absence, name="end_absence"),
     path("workitems/<int:pk>/", views.work_item, name="item"),
     *[
         path(f"workitems/<int:pk>/{action}", views.work_item_action, {"action": action}, name=action)

@@ -189,10 +189,27 @@ class _Checker:
                     item.get("fields"), f"work_items[{index}].fields", "variable", "field for variable"
                 )
                 self.parse(item.get("description"), f"work_items[{index}].description", template=True)
+                self.check_button_requires(item, f"work_items[{index}]")
         for site in self.sites:
             self.check_send_site(site)
 
     # ------------------------------------------------------------------ declarations
+
+    def check_button_requires(self, item: dict[str, Any], path: str) -> None:
+        """A button's ``requires`` names fields of its own work item that a person can fill in."""
+        fields = {f.get("variable"): f for f in _list(item.get("fields")) if isinstance(f, dict)}
+        for b_index, button in enumerate(_list(item.get("buttons"))):
+            if not isinstance(button, dict):
+                continue
+            for r_index, name in enumerate(_list(button.get("requires"))):
+                where = f"{path}.buttons[{b_index}].requires[{r_index}]"
+                if not isinstance(name, str):
+                    continue
+                if name not in fields:
+                    self.add(where, f"the work item has no field for {quoted(name)}"
+                             f"{did_you_mean(name, [str(v) for v in fields])}")
+                elif fields[name].get("readonly"):
+                    self.add(where, f"the field for {quoted(name)} is read-only, so nobody could fill it in")
 
     def check_unique(self, items: Any, path: str, key: str, what: str) -> None:
         first_seen: dict[str, str] = {}

@@ -67,8 +67,15 @@ def send_work_item(here: Here) -> str:
     run.emit(SendWorkItem(token, name, description, category, user, workgroup, skills, priority))
     if due is not None:
         run.emit(StartTimer(token, due))
-    run.record("work_item_sent", name)
+    run.record("work_item_sent", name + _destination(to))
     return here.wait(token, "work_item", f"work item {name}", timer=due is not None)
+
+
+def _destination(to: dict[str, Any]) -> str:
+    """`` to workgroup Managers`` when the definition names it; a computed one is a value, left out."""
+    kind = "user" if "user" in to else "workgroup"
+    written = str(to[kind])
+    return "" if "{{" in written or "{%" in written else f" to {kind} {written.strip()}"
 
 
 def _priority(here: Here, value: Any) -> int:

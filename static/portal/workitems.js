@@ -73,7 +73,7 @@
         if (!message || typeof message.type !== "string") return;
         if (message.type === "snapshot") {  // live (again) only once the server has said what is current
           attempt = 0;
-          banner.hidden = true;
+          if (banner) banner.hidden = true;
           onState("live");
         }
         if (message.type === "presence") showPresence(message.status);
@@ -99,6 +99,7 @@
     }
 
     function showBanner(text, canRetry) {
+      if (!banner) return;  // a page without the banner only keeps the connection (presence)
       bannerText.textContent = text;
       retryButton.hidden = !canRetry;
       banner.hidden = false;
@@ -125,7 +126,7 @@
       open();
     }
 
-    retryButton.addEventListener("click", reconnectNow);
+    if (retryButton) retryButton.addEventListener("click", reconnectNow);
     window.addEventListener("online", reconnectNow);
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") reconnectNow();
@@ -195,9 +196,40 @@
     status: (a, b) => a.status.localeCompare(b.status) || b.priority - a.priority || a.id - b.id,
   };
 
+  // ------------------------------------------------- desktop notifications (optional)
+  //
+  // Only when the agent asked for them (the button below the list) and the tab is hidden.
+
+  function setUpNotifications() {
+    const button = document.getElementById("notify-me");
+    if (!button || !("Notification" in window)) return;
+    const state = document.getElementById("notify-state");
+    function show() {
+      const granted = Notification.permission === "granted" && localStorage.getItem("ipa-notify") === "yes";
+      button.hidden = granted || Notification.permission === "denied";
+      state.textContent = granted ? "Your desktop tells you about new work while this tab is hidden." : "";
+    }
+    button.addEventListener("click", async () => {
+      if (await Notification.requestPermission() === "granted") localStorage.setItem("ipa-notify", "yes");
+      show();
+    });
+    show();
+  }
+
+  function notifyWhileHidden(item) {
+    if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted"
+        || localStorage.getItem("ipa-notify") !== "yes") return;
+    const note = new Notification(`New work item: ${item.name}`, { body: item.process, tag: `work-item-${item.id}` });
+    note.addEventListener("click", () => {
+      window.focus();
+      note.close();
+    });
+  }
+
   // ------------------------------------------------------------------- My Work Items
 
   function listPage() {
+    setUpNotifications();
     const items = new Map();
     for (const item of JSON.parse(document.getElementById("work-items-data").textContent)) items.set(item.id, item);
     const table = document.getElementById("work-items");
@@ -255,8 +287,44 @@
       announcer.textContent = text;
     }
 
+    // My queues: drawn by the server; read again (at most every 300 ms) when one of them changes.
+    let queuesTimer = null;
+    const queueChoices = new Map();
+    document.addEventListener("click", (event) => {
+      const summary = event.target.closest && event.target.closest("#my-queues details.queue > summary");
+      if (summary) queueChoices.set(summary.parentElement.dataset.workgroup, !summary.parentElement.open);
+    });
+    function refreshQueues() {
+      clearTimeout(queuesTimer);
+      queuesTimer = setTimeout(async () => {
+        const panel = document.getElementById("my-queues");
+        if (!panel || !script.dataset.queuesUrl) return;
+        try {
+          const response = await fetch(script.dataset.queuesUrl, { credentials: "same-origin" });
+          if (!response.ok) return;
+          const page = new DOMParser().parseFromString(await response.text(), "text/html");
+          const fresh = page.getElementById("my-queues");
+          if (!fresh) return;
+          for (const queue of fresh.querySelectorAll("details.queue")) {  // what the agent opened or closed stays so
+            const open = queueChoices.get(queue.dataset.workgroup);
+            if (open === true) queue.setAttribute("open", "");
+            if (open === false) queue.removeAttribute("open");
+          }
+          if (panel.contains(document.activeElement)) return;  // never pull the focus away
+          panel.replaceWith(document.adoptNode(fresh));
+        } catch (error) {
+          // the next message or reconnection tries again
+        }
+      }, 300);
+    }
+
     function onMessage(message) {
+      if (message.type === "queue") {
+        refreshQueues();
+        return;
+      }
       if (message.type === "snapshot" && Array.isArray(message.work_items)) {
+        refreshQueues();  // (re)connected: catch up on the queues too
         items.clear();
         for (const item of message.work_items) items.set(item.id, item);
       } else if ((message.type === "added" || message.type === "changed") && message.work_item) {
@@ -266,6 +334,7 @@
         if (!known) {
           arrived.add(item.id);
           announce(`New work item: ${item.name} (${item.process}).`);
+          notifyWhileHidden(item);
         }
       } else if (message.type === "removed") {
         const gone = items.get(message.id);
@@ -315,7 +384,46 @@
 
   // ------------------------------------------------------------------- one work item
 
+  // A button with a question asks it in a dialog first (the server asks too, without this file).
+  // When a field the button needs is empty, the server's answer says so before anything is asked.
+  function askBeforeActing() {
+    const form = document.getElementById("item-form");
+    const dialog = document.getElementById("confirm-dialog");
+    if (!form || !dialog || typeof dialog.showModal !== "function") return;
+    const question = document.getElementById("confirm-question");
+    const yes = document.getElementById("confirm-yes");
+    form.addEventListener("submit", (event) => {
+      const button = event.submitter;
+      if (!button || !button.dataset.confirm || form.querySelector("input[name=confirmed]")) return;
+      if (!dialog.isConnected) return;  // no dialog to ask in: the server asks on the page
+      const needs = (button.dataset.requires || "").split(" ").filter(Boolean);
+      const missing = needs.some((name) => {
+        const field = form.elements.namedItem(`f-${name}`);
+        return field && !field.value.trim();
+      });
+      if (missing) return;
+      event.preventDefault();
+      question.textContent = button.dataset.confirm;
+      yes.textContent = `Yes, ${button.textContent.trim()}`;
+      dialog.returnValue = "";
+      dialog.showModal();
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue !== "yes") {
+          button.focus();
+          return;
+        }
+        const answer = document.createElement("input");
+        answer.type = "hidden";
+        answer.name = "confirmed";
+        answer.value = button.value;
+        form.append(answer);
+        form.requestSubmit(button);
+      }, { once: true });
+    });
+  }
+
   function itemPage() {
+    askBeforeActing();
     const article = document.getElementById("work-item");
     const id = Number(article.dataset.id);
     const shown = article.dataset.status;
@@ -358,7 +466,9 @@
   // ------------------------------------------------------------------------- start
 
   function start() {
-    const onMessage = script.dataset.page === "list" ? listPage() : itemPage();
+    // Every other page keeps the socket open too: presence follows open sockets (workitems/sockets.py).
+    const pages = { list: listPage, item: itemPage };
+    const onMessage = pages[script.dataset.page] ? pages[script.dataset.page]() : () => {};
     const path = script.dataset.live;
     if (!path) return;  // no live updates on this server: the page stays as it was served
     const state = document.getElementById("live-state");

@@ -53,7 +53,8 @@ def test_a_large_expense_goes_to_a_manager_then_to_payroll(demo, api):
 def test_a_rejected_expense_ends_without_payment(demo, api):
     dave, bob, admin = api("dave"), api("bob"), api("admin")
     started = launch(dave, "Expense Approval", {"employee": "dave", "amount": "900"})
-    complete(bob, item_named(bob, "Approve Expense")["id"], "reject")
+    complete(bob, item_named(bob, "Approve Expense")["id"], "reject", {"comment": "Not a business expense"},
+             confirmed=True)
     final = instance(admin, started["id"])
     assert final["status"] == "completed"
     assert final["variables"]["approved"] is False

@@ -154,7 +154,7 @@ def test_a_user_with_the_manage_right_may_transfer_anyones_item(approval, api):
 
 
 def test_a_completed_item_cannot_be_transferred(approval, api):
-    complete(api("bob"), approval["id"], "reject")
+    complete(api("bob"), approval["id"], "reject", {"comment": "Not a business expense"}, confirmed=True)
     assert transfer(api("bob"), approval["id"], user="alice").status_code == 409
 
 

@@ -68,7 +68,7 @@ def test_the_list_is_paginated(expense, api):
 def test_completed_items_leave_the_list_and_show_with_status_completed(expense, api):
     bob = api("bob")
     item = my_items(bob)[0]
-    complete(bob, item["id"], "reject")
+    complete(bob, item["id"], "reject", {"comment": "Not a business expense"}, confirmed=True)
     assert my_items(bob) == []
     closed = bob.get("/api/workitems/", {"status": "completed"}).json()["results"]
     assert [(i["id"], i["status"]) for i in closed] == [(item["id"], "completed")]
@@ -110,7 +110,9 @@ def test_the_form_describes_each_field_and_button(expense, api):
     assert amount["value"] == "250.00"
     assert (comment["label"], comment["control"], comment["readonly"]) == ("Comment", "textarea", False)
     assert comment["value"] is None
-    assert body["buttons"] == [{"id": "approve", "label": "Approve"}, {"id": "reject", "label": "Reject"}]
+    assert body["buttons"] == [{"id": "approve", "label": "Approve"},
+                               {"id": "reject", "label": "Reject", "requires": ["comment"],
+                                "confirm": "Reject this expense? The employee will not be paid."}]
 
 
 def test_another_users_item_is_a_404(expense, api):

@@ -25,6 +25,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-b
                  "--disable-component-update", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+# axe-core from the npm registry (MPL-2.0), installed by `npm ci --prefix tests/browser/axe` (.ci/run) and
+# loaded from this file into each page that the tests take a screenshot of.
+AXE = ROOT / "tests" / "browser" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 IBAN = "DE89370400440532013000"
@@ -148,16 +151,35 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         page.locator("#live-state[data-state='live']").wait_for()
 
     def launch(self, page, process: str, inputs: dict[str, str]) -> None:
-        """Fill in a launch form on the Processes page and press its button."""
+        """Open the process from the Processes page, fill in its launch form and press its button."""
         page.goto("/processes/")
-        form = page.locator("section.process", has=page.get_by_role("heading", name=process, exact=True))
+        page.get_by_role("link", name=process, exact=True).click()
+        form = page.locator("form.launch-form")
         for label, value in inputs.items():
             form.get_by_label(label).fill(value)
         form.get_by_role("button", name=f"Launch {process}").click()
 
     def screenshot(self, page, name: str) -> None:
+        """A full-page screenshot, once the page has passed the accessibility check."""
+        self.check_accessibility(page)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def check_accessibility(self, page) -> None:
+        """axe-core on the page as it is now: a serious or critical violation fails the test."""
+        if not AXE.exists():
+            if os.environ.get("CI"):
+                raise AssertionError(f"{AXE} is missing: npm ci --prefix tests/browser/axe")
+            return  # a developer without npm: CI checks it
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.add_script_tag(path=str(AXE))
+        found = page.evaluate("""async () => {
+            const result = await window.axe.run(document, {resultTypes: ["violations"]});
+            return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+              .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                            where: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}));
+        }""")
+        assert not found, f"accessibility violations on {page.url}: {json.dumps(found, indent=1)}"
 
 
 def instance_json(page, instance_id: int) -> dict:

@@ -113,5 +113,5 @@ def test_every_effect_of_a_step_that_is_a_record_comes_in_order():
         Record("launched"),
         Record("state_entered", "Main"),
         Record("assigned", "x"),
-        Record("work_item_sent", "Look"),
+        Record("work_item_sent", "Look to workgroup Clerks"),
     ]

@@ -1277,3 +1277,51 @@ def test_absurdly_deep_nesting_is_reported_not_raised():
     [error] = validate_definition(document)
     assert error.path.startswith("states[1].actions[0].actions[0]")
     assert "nested more than 100 levels deep" in error.message
+
+
+# ------------------------------------------------------------- buttons that ask first
+
+
+def _expense_with_buttons(buttons: list, fields: list | None = None) -> dict:
+    return {
+        "format": "ipa.process/v1", "name": "Expense",
+        "variables": [{"name": "amount", "type": "decimal", "label": "Amount claimed"},
+                      {"name": "comment", "type": "string"}],
+        "start_state": "Review",
+        "states": [{"name": "Review", "actions": [
+            {"action": "send_work_item", "work_item": "Approve", "to": {"workgroup": "Managers"},
+             "exits": {b["id"]: [] for b in buttons if isinstance(b, dict) and "id" in b}}]}],
+        "work_items": [{"name": "Approve",
+                        "fields": fields if fields is not None else [{"variable": "amount", "readonly": True},
+                                                                     {"variable": "comment"}],
+                        "buttons": buttons}],
+    }
+
+
+def test_a_button_may_ask_for_confirmation_and_require_fields():
+    document = _expense_with_buttons([{"id": "approve"}, {"id": "reject", "label": "Reject",
+                                                          "confirm": "Reject this expense?",
+                                                          "requires": ["comment"]}])
+    assert validate_definition(document) == []
+
+
+def test_an_unknown_key_on_a_button_is_refused_with_its_path():
+    document = _expense_with_buttons([{"id": "reject", "confrim": "Sure?"}])
+    [error] = validate_definition(document)
+    assert error.path == "work_items[0].buttons[0]"
+    assert 'unknown key "confrim"' in error.message and '"confirm"' in error.message
+
+
+def test_a_button_may_require_only_fields_of_its_work_item_that_can_be_filled_in():
+    document = _expense_with_buttons([{"id": "reject", "requires": ["coment", "amount"]}])
+    errors = {(e.path, e.message) for e in validate_definition(document)}
+    assert ("work_items[0].buttons[0].requires[0]",
+            'the work item has no field for "coment" (did you mean "comment"?)') in errors
+    assert any(path == "work_items[0].buttons[0].requires[1]" and "read-only" in message
+               for path, message in errors)
+
+
+def test_confirm_is_a_question_and_requires_a_list_of_names():
+    document = _expense_with_buttons([{"id": "reject", "confirm": "", "requires": "comment"}])
+    paths = {e.path for e in validate_definition(document)}
+    assert {"work_items[0].buttons[0].confirm", "work_items[0].buttons[0].requires"} <= paths

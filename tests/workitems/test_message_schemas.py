@@ -14,6 +14,7 @@ EXAMPLES = {
     "changed": {"type": "changed", "work_item": {**ITEM, "status": "processing"}},
     "removed": {"type": "removed", "id": 7},
     "presence": {"type": "presence", "status": "away", "since": "2026-01-02T03:04:05+00:00"},
+    "queue": {"type": "queue", "workgroup": "Desk"},
     "pong": {"type": "pong"},
     "error": {"type": "error", "reason": "a message is a JSON object"},
 }

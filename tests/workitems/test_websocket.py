@@ -25,13 +25,22 @@ class Socket:
     def __init__(self, communicator: WebsocketCommunicator):
         self.communicator = communicator
 
-    async def receive(self) -> dict:
-        message = await self.communicator.receive_json_from(timeout=WAIT)
-        validate_server_message(message)
-        return message
+    async def receive(self, *, queues: bool = False) -> dict:
+        """The next message; ``queue`` messages (a workgroup's queue changed) only when ``queues``."""
+        while True:
+            message = await self.communicator.receive_json_from(timeout=WAIT)
+            validate_server_message(message)
+            if queues or message["type"] != "queue":
+                return message
 
     async def receive_nothing(self) -> bool:
-        return await self.communicator.receive_nothing(timeout=0.3)
+        """Nothing but ``queue`` messages arrives for a moment."""
+        while not await self.communicator.receive_nothing(timeout=0.3):
+            message = await self.communicator.receive_json_from(timeout=WAIT)
+            validate_server_message(message)
+            if message["type"] != "queue":
+                return False
+        return True
 
     async def send(self, message) -> None:
         await self.communicator.send_json_to(message)

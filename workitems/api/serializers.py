@@ -70,7 +70,9 @@ class WorkItemFormSerializer(WorkItemSerializer):
 
     @extend_schema_field(ButtonSerializer(many=True))
     def get_buttons(self, item: WorkItem) -> list[dict]:
-        return [{"id": b["id"], "label": b.get("label", b["id"])}
+        # ``confirm`` (a question to answer first) and ``requires`` (fields it needs) only when the button has them.
+        return [{"id": b["id"], "label": b.get("label", b["id"]),
+                 **{key: b[key] for key in ("confirm", "requires") if b.get(key)}}
                 for b in work_item_definition(item).get("buttons", [])]
 
 
@@ -80,6 +82,8 @@ VALUES_HELP = "Variable name to value, for the form's fields (decimals as string
 class CompleteSerializer(serializers.Serializer):
     button = StrictCharField(help_text="The id of one of the form's buttons.")
     values = serializers.DictField(required=False, default=dict, help_text=VALUES_HELP)
+    confirmed = serializers.BooleanField(required=False, default=False,
+                                         help_text="The answer to the button's `confirm` question, when it has one.")
 
 
 class SaveSerializer(serializers.Serializer):

@@ -79,7 +79,7 @@ class WorkItemCompleteView(APIView):
         body = s.CompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         item = services.complete_work_item(request.user, pk, body.validated_data["button"],
-                                           body.validated_data["values"])
+                                           body.validated_data["values"], confirmed=body.validated_data["confirmed"])
         return Response(s.WorkItemSerializer(item, context={"request": request}).data)
 
 
