@@ -134,11 +134,12 @@ class Inbox:
     def _run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
 
-    def next_added(self) -> int:
-        """The id of the next item added to the user's list (changes and removals are passed over)."""
+    def next_added(self, instance_id: int) -> int:
+        """The id of the item of ``instance_id`` added to the user's list (anything else is passed over:
+        changes, removals, and pushes of another bench sharing this Redis, whose ids mean nothing here)."""
         while True:
             message = self._run(self.layer.receive(self.channel))["message"]
-            if message["type"] == "added":
+            if message["type"] == "added" and message["work_item"]["instance"] == instance_id:
                 return message["work_item"]["id"]
 
 
@@ -158,7 +159,7 @@ class Approval:
 
     def run(self) -> int:
         instance = self.launch(self.user, PROCESS, {"amount": "12.50"})
-        item_id = self.inbox.next_added()  # "My Work Items", live
+        item_id = self.inbox.next_added(instance.pk)  # "My Work Items", live
         self.pickup(self.user, item_id)
         self.complete(self.user, item_id, "approve", {})
         return instance.pk
@@ -172,8 +173,8 @@ def statements_per_step(approval: Approval, rounds: int) -> dict[str, float]:
     counts = {"launch": 0, "pickup": 0, "complete": 0, "data": 0}
     for _ in range(rounds):
         with CaptureQueriesContext(connection) as launch:
-            approval.launch(approval.user, PROCESS, {"amount": "12.50"})
-        item_id = approval.inbox.next_added()
+            instance = approval.launch(approval.user, PROCESS, {"amount": "12.50"})
+        item_id = approval.inbox.next_added(instance.pk)
         with CaptureQueriesContext(connection) as pickup:
             approval.pickup(approval.user, item_id)
         with CaptureQueriesContext(connection) as complete:
