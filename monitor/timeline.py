@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from processes.history_text import sent_item
+
 EXTERNAL_WORDS = {
     "invoke_web_service": "the web service",
     "run_handler": "the handler",
@@ -80,10 +82,13 @@ def _sentence(entry: Entry, recipients: Mapping[str, Sequence[str]], sent: dict[
     if what == "state_left":
         return f"Left the state “{detail}”"
     if what == "work_item_sent":
-        places = recipients.get(detail) or ()
-        index = sent[detail]
-        sent[detail] += 1
-        return f"Sent “{detail}” to {places[index]}" if index < len(places) else f"Sent “{detail}”"
+        item, destination = sent_item(detail)
+        places = recipients.get(item) or ()
+        index = sent[item]
+        sent[item] += 1
+        if index < len(places):
+            return f"Sent “{item}” to {places[index]}"
+        return f"Sent “{item}” to {destination}" if destination else f"Sent “{item}”"
     if what == "work_item_completed":
         return f"{who} completed “{name}” with “{rest}”"
     if what == "work_item_timed_out":

@@ -52,6 +52,12 @@ def _item_and_button(detail: str, buttons: Mapping[str, str]) -> tuple[str, str]
     return item, buttons.get(button) or humanize(button)
 
 
+def sent_item(detail: str) -> tuple[str, str]:
+    """A ``work_item_sent`` detail as (item name, destination in words: "workgroup Managers", or "")."""
+    match = _SENT_TO.match(detail)
+    return (match["item"], f"{match['kind']} {match['whom']}") if match else (detail, "")
+
+
 def _sent(detail: str) -> str:
     match = _SENT_TO.match(detail)
     if match is None:
@@ -132,7 +138,8 @@ def history_sentence(what: str, detail: str = "", *, who: str = "", buttons: Map
     if what == "work_item_completed":
         sentence = _completed(detail, who, buttons or {})
     else:
-        sentence = SENTENCES.get(what, lambda d: f"{humanize(what)}: {d}" if d else humanize(what))(detail)
+        sentence = SENTENCES[what](detail) if what in SENTENCES else (
+            f"{humanize(what)}: {detail}" if detail else humanize(what))
     if on_behalf_of:
         sentence += f", for {on_behalf_of}, who is away"
     return sentence

@@ -8,14 +8,35 @@ import json
 
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipa_portal.openapi import refusals
 from processes.services.reporting import REPORT_FIELDS, ReportFilter, logged_values, report_rows
+
+
+class LoggedValueSerializer(serializers.Serializer):
+    instance = serializers.IntegerField()
+    process = serializers.CharField()
+    version = serializers.IntegerField()
+    variable = serializers.CharField()
+    value = serializers.JSONField(required=False, help_text="Left out when the variable is under a security "
+                                                            "specification the caller is not on.")
+    at = serializers.DateTimeField()
+    by = serializers.CharField(allow_blank=True)
+
+
+class VariableReportSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = LoggedValueSerializer(many=True)
 
 
 class CSVRenderer(BaseRenderer):
@@ -59,7 +80,16 @@ def csv_response(rows, filename: str) -> StreamingHttpResponse:
 class VariableReportView(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
-    @extend_schema(parameters=[OpenApiParameter(name, str) for name in ("process", "variable", "after", "before")])
+    @extend_schema(
+        operation_id="list_logged_values",
+        parameters=[
+            *(OpenApiParameter(name, str) for name in ("process", "variable")),
+            *(OpenApiParameter(name, OpenApiTypes.DATETIME) for name in ("after", "before")),
+            OpenApiParameter("format", str, enum=["json", "csv"], description="`csv`: a streamed CSV download."),
+        ],
+        responses={(200, "application/json"): VariableReportSerializer, (200, "text/csv"): OpenApiTypes.STR,
+                   **refusals(400)},
+    )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         rows = report_rows(request.user, logged_values(request.user, report_filter(request.query_params)))
         if request.accepted_renderer.format == "csv":

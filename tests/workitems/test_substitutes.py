@@ -56,7 +56,7 @@ def test_outside_the_period_the_item_goes_to_the_agent(desk, agent):
     bob, cat = agent("bob"), agent("cat")
     now = timezone.now()
     Absence.objects.create(user=bob, substitute=cat, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2))
-    assert _receiver.first("bob")[2] is None
+    assert _receiver.first("bob")[3] is None  # (pk, username, license, substitute)
 
 
 def test_the_substitute_must_hold_a_license_that_receives_work(desk, agent):
