@@ -394,7 +394,7 @@
     const yes = document.getElementById("confirm-yes");
     form.addEventListener("submit", (event) => {
       const button = event.submitter;
-      if (!button || !button.dataset.confirm || form.querySelector("input[name=confirmed]")) return;
+      if (!button || !button.dataset.ask || form.querySelector("input[name=confirmed]")) return;
       if (!dialog.isConnected) return;  // no dialog to ask in: the server asks on the page
       const needs = (button.dataset.requires || "").split(" ").filter(Boolean);
       const missing = needs.some((name) => {
@@ -403,7 +403,7 @@
       });
       if (missing) return;
       event.preventDefault();
-      question.textContent = button.dataset.confirm;
+      question.textContent = button.dataset.ask;
       yes.textContent = `Yes, ${button.textContent.trim()}`;
       dialog.returnValue = "";
       dialog.showModal();
