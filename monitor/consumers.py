@@ -19,13 +19,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from administration import policy
+from administration import logins, policy
 from administration.models import User
 from monitor import schemas, services
 from monitor.filters import Filter, FilterInvalid, matches, parse_filter
 from monitor.hub import hub_for
 from workitems import delivery as workitem_delivery
-from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user
+from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user, token_in
 
 
 class MonitorConsumer(AsyncJsonWebsocketConsumer):
@@ -37,6 +37,7 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     watching_queues = False
     subscribing = False
     backlog: list[tuple[int, services.ChangedRow | None]]
+    login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
 
     async def connect(self) -> None:
         await self.accept()
@@ -50,6 +51,10 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
             return
         await database_sync_to_async(policy.principal_for)(user)  # rights read once: visibility is then pure
         self.user = user
+        self.login_groups = logins.socket_groups(user.pk, getattr(self.scope.get("session"), "session_key", None),
+                                                 by_token=bool(token_in(self.scope)))
+        for group in self.login_groups:  # closed at logout, token revocation, deactivation
+            await self.channel_layer.group_add(group, self.channel_name)
         workitem_delivery.serve_sockets_from(asyncio.get_running_loop())
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
@@ -109,6 +114,11 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         self.watching_queues = False
         self._stop()
         hub_for(self.channel_layer).leave(self)
+        for group in self.login_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def logins_revoked(self, event: dict[str, Any]) -> None:
+        await self.close(code=NOT_AUTHENTICATED)
 
     async def instance_changed(self, instance_id: int, changed: services.ChangedRow | None) -> None:
         """Called by the hub for each committed change while this socket watches."""

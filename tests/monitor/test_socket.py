@@ -252,3 +252,39 @@ def test_the_queues_page_is_told_when_work_changes(probe):
         await socket.close()
 
     run(scenario)
+
+
+def test_revoking_the_token_closes_the_monitor_socket_with_4401(world):
+    async def scenario():
+        socket = await socket_of("sam")
+        assert await socket.receive_nothing()
+
+        @sync_to_async
+        def revoke():
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user__username="sam").delete()
+
+        await revoke()
+        assert await socket.close_code() == 4401
+
+    run(scenario)
+
+
+def test_deactivating_a_supervisor_closes_the_monitor_socket_with_4401(world):
+    async def scenario():
+        socket = await socket_of("sam")
+        assert await socket.receive_nothing()
+
+        @sync_to_async
+        def deactivate():
+            from administration.models import User
+
+            User.objects.filter(username="sam").update(is_active=False)
+            sam = User.objects.get(username="sam")
+            sam.save()  # the save is what tells the sockets
+
+        await deactivate()
+        assert await socket.close_code() == 4401
+
+    run(scenario)
