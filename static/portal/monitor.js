@@ -115,8 +115,9 @@
           sortKey = button.dataset.sort;
           descending = false;
         }
-        for (const other of table.querySelectorAll("th button[data-sort]")) other.removeAttribute("aria-sort");
-        button.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        // aria-sort belongs to the column header, not to the button inside it.
+        for (const other of table.querySelectorAll("th[aria-sort]")) other.removeAttribute("aria-sort");
+        button.closest("th").setAttribute("aria-sort", descending ? "descending" : "ascending");
         render();
       });
     }
