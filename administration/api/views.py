@@ -3,6 +3,7 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,7 +48,10 @@ class TokenView(APIView):
     @extend_schema(operation_id="revoke_token", request=None, responses={204: None, **refusals(401)})
     def delete(self, request: Request) -> Response:
         """Revokes the caller's token (every socket it opened closes)."""
-        auth = logins.ExpiringTokenAuthentication().authenticate(request)
+        try:
+            auth = logins.ExpiringTokenAuthentication().authenticate(request)
+        except AuthenticationFailed:  # revoked already, expired, or never issued
+            auth = None
         if auth is None:
             return problem(401, "Send the token to revoke in the Authorization header.")
         logins.revoke_tokens(auth[0])

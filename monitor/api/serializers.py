@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from ipa_portal.fields import StrictCharField
+
 
 class QueueSerializer(serializers.Serializer):
     workgroup = serializers.CharField()
@@ -14,9 +16,10 @@ class QueueSerializer(serializers.Serializer):
 
 class BulkRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["cancel", "retry", "skip"])
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=100_000)
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False,
+                                max_length=100_000)  # ids as the database keeps them: larger ones are no id
     filter = serializers.DictField(required=False)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+    comment = StrictCharField(required=False, allow_blank=True, default="", max_length=400)
 
     def validate(self, data: dict) -> dict:
         if ("ids" in data) == ("filter" in data):
@@ -40,5 +43,5 @@ class JobSerializer(serializers.Serializer):
 
 
 class MoveSerializer(serializers.Serializer):
-    state = serializers.CharField(max_length=200)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+    state = StrictCharField(max_length=200)
+    comment = StrictCharField(required=False, allow_blank=True, default="", max_length=400)

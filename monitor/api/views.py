@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipa_portal.openapi import refusals
+from ipa_portal.pagination import PageNumberPagination
 from monitor import bulk
 from monitor.api import serializers as s
 from monitor.filters import FilterInvalid
@@ -21,16 +23,24 @@ from processes.services import instances
 class QueueListView(APIView):
     """Per workgroup the caller belongs to (all, with the Process Monitor license): open items by status."""
 
-    @extend_schema(responses=s.QueueSerializer(many=True))
+    pagination_class = PageNumberPagination  # the schema declares the page envelope (one page: every queue)
+
+    @extend_schema(operation_id="list_queues", responses={200: s.QueueSerializer(many=True), **refusals(403)})
     def get(self, request: Request) -> Response:
-        rows = s.QueueSerializer(queue_counts(request.user), many=True).data
-        return Response({"count": len(rows), "next": None, "previous": None, "results": rows})
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(list(queue_counts(request.user)), request, view=self)
+        return paginator.get_paginated_response(s.QueueSerializer(page, many=True).data)
 
 
 class BulkView(APIView):
     """Cancel, retry or skip many instances as a job: ``ids``, or every instance a monitor filter matches."""
 
-    @extend_schema(request=s.BulkRequestSerializer, responses={202: dict})
+    @extend_schema(
+        operation_id="start_bulk_job",
+        request=s.BulkRequestSerializer,
+        responses={202: inline_serializer("BulkJobStarted", {"job": serializers.IntegerField()}),
+                   **refusals(400, 403)},
+    )
     def post(self, request: Request) -> Response:
         body = s.BulkRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -44,7 +54,7 @@ class BulkView(APIView):
 
 
 class JobView(APIView):
-    @extend_schema(responses=s.JobSerializer)
+    @extend_schema(operation_id="get_bulk_job", responses={200: s.JobSerializer, **refusals(403, 404)})
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.JobSerializer(bulk.job_for(request.user, pk).as_dict()).data)
 
@@ -52,7 +62,8 @@ class JobView(APIView):
 class MoveView(APIView):
     """Leave the current state (work items withdrawn, timers cancelled) and enter the named one."""
 
-    @extend_schema(request=s.MoveSerializer, responses=InstanceDetailSerializer)
+    @extend_schema(operation_id="move_instance", request=s.MoveSerializer,
+                   responses={200: InstanceDetailSerializer, **refusals(400, 403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
         instances.visible_instance(request.user, pk)  # 404 before 403 for what the caller cannot see
         body = s.MoveSerializer(data=request.data)

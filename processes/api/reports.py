@@ -49,7 +49,9 @@ class CSVRenderer(BaseRenderer):
         return b""
 
 
-def report_filter(query) -> ReportFilter:
+def report_filter(query, *, blank_moments: bool = True) -> ReportFilter:
+    """The report's filter from a query; ``blank_moments``: an empty ``after``/``before`` means none
+    (the page's form sends them empty; the API refuses an empty one, as its schema says)."""
     moments = {}
     for key in ("after", "before"):
         text = query.get(key) or ""
@@ -57,7 +59,7 @@ def report_filter(query) -> ReportFilter:
             moments[key] = parse_datetime(text) if text else None
         except ValueError:
             moments[key] = None
-        if text and moments[key] is None:
+        if (text or (key in query and not blank_moments)) and moments[key] is None:
             raise ValidationError({key: ["must be a date and time, e.g. 2026-01-31T08:00:00Z"]})
     return ReportFilter(process=query.get("process", ""), variable=query.get("variable", ""), **moments)
 
@@ -80,6 +82,12 @@ def csv_response(rows, filename: str) -> StreamingHttpResponse:
 class VariableReportView(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        """A refusal is a problem document, even when a CSV was asked for."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
+
     @extend_schema(
         operation_id="list_logged_values",
         parameters=[
@@ -88,10 +96,11 @@ class VariableReportView(APIView):
             OpenApiParameter("format", str, enum=["json", "csv"], description="`csv`: a streamed CSV download."),
         ],
         responses={(200, "application/json"): VariableReportSerializer, (200, "text/csv"): OpenApiTypes.STR,
-                   **refusals(400)},
+                   **refusals(400, 404)},  # 404: a format other than json or csv
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
-        rows = report_rows(request.user, logged_values(request.user, report_filter(request.query_params)))
+        wanted = report_filter(request.query_params, blank_moments=False)
+        rows = report_rows(request.user, logged_values(request.user, wanted))
         if request.accepted_renderer.format == "csv":
             return csv_response(rows, "variables.csv")
         results = list(rows)
