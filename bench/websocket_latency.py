@@ -323,7 +323,7 @@ async def measure(port: int, tokens: list[str], user_ids: list[int], items: int,
     return item_latencies, floor_latencies, items - len(arrivals)
 
 
-def report(items: list[float], floor: list[float], missing: int, args) -> None:
+def report(items: list[float], floor: list[float], missing: int, args) -> dict:
     a, b = percentiles(items), percentiles(floor)
     print(f"\n{args.clients} WebSocket clients, {args.items} work items at {args.rate}/s "
           f"(Daphne + Redis channel layer + PostgreSQL + 1 Celery node)\n")
@@ -334,6 +334,8 @@ def report(items: list[float], floor: list[float], missing: int, args) -> None:
     ratio = a["p99"] / b["p99"] if b["p99"] else float("inf")
     print(f"\np99 work item / p99 floor = {ratio:.2f}x (target < 2x); p99 = {a['p99']:.1f} ms (target < 100 ms)"
           f"; items not received: {missing}")
+    return {"clients": args.clients, "items": args.items, "rate": args.rate, "work_item": a, "floor": b,
+            "missing": missing}
 
 
 def main() -> None:
@@ -345,6 +347,7 @@ def main() -> None:
     parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--users", help=argparse.SUPPRESS)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures there (bench/run --all does)")
     args = parser.parse_args()
     os.environ.update(product_env())
     if args.celery_node:
@@ -377,8 +380,11 @@ def main() -> None:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
-    report(items, floor, missing, args)
-    print(f"load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    figures = report(items, floor, missing, args)
+    load_after = os.getloadavg()[0]
+    print(f"load average before / after: {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} CPUs")
+    if args.json:
+        Path(args.json).write_text(json.dumps({**figures, "load": [load_before, load_after]}))
 
 
 if __name__ == "__main__":
