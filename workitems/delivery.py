@@ -7,7 +7,8 @@ read again), is serialized **per recipient** through the same serializer and pol
 ``GET /api/workitems/`` and handed to a sending task on an event loop, which sends it through
 the channel layer to the recipient's group (``workitems.user.<id>``) while the request goes
 on: nobody's request waits for Redis. Every ``/ws/workitems/`` socket of the user joins that
-group.
+group. A recipient with no socket open gets nothing (neither serialized nor sent): they
+catch up from the snapshot when they connect (``sockets.has_open_socket``, no query per push).
 
 Messages (schemas in ``workitems.schemas``): ``added`` (the item is newly the user's),
 ``changed`` (still theirs, something changed), ``removed`` (no longer theirs, or closed).
@@ -30,6 +31,7 @@ from django.db import transaction
 from administration import policy
 from administration.models import User
 from processes.services import runtime
+from workitems import sockets
 from workitems.api.serializers import WorkItemSerializer
 from workitems.models import OPEN_STATUSES, WorkItem
 
@@ -120,9 +122,10 @@ def push_work_item(item: WorkItem, previous_user_id: int | None) -> None:
     version = item.updated_at
     messages: list[tuple[int, dict[str, Any]]] = []
     lost = previous_user_id and previous_user_id != getattr(owner, "pk", None)
-    if lost and _first_time((item.pk, version, previous_user_id)):
+    if lost and sockets.has_open_socket(previous_user_id) and _first_time((item.pk, version, previous_user_id)):
         messages.append((previous_user_id, {"type": "removed", "id": item.pk}))
-    if owner is not None and policy.may_receive_work_items(owner) and _first_time((item.pk, version, owner.pk)):
+    if (owner is not None and sockets.has_open_socket(owner.pk) and policy.may_receive_work_items(owner)
+            and _first_time((item.pk, version, owner.pk))):
         kind = "changed" if owner.pk == previous_user_id else "added"
         messages.append((owner.pk, {"type": kind, "work_item": serialize_for(owner, item)}))
     send(messages)
