@@ -169,13 +169,13 @@ def celery_node(workdir: str) -> None:
         stamps.commit = time.time()
         run_hooks(self)
 
-    def push_and_record(item_id: int, previous_user_id: int | None) -> None:
+    def push_and_record(item, previous_user_id: int | None) -> None:
         committed = getattr(stamps, "commit", None)
-        push(item_id, previous_user_id)
+        push(item, previous_user_id)
         pushed = time.time()
         if "redis" not in store:  # per process: prefork children connect after the fork
             store["redis"] = redis.Redis.from_url(REDIS_URL)
-        store["redis"].rpush(COMMITS_KEY, f"{item_id} {committed} {pushed}")
+        store["redis"].rpush(COMMITS_KEY, f"{item.pk} {committed} {pushed}")
 
     base.BaseDatabaseWrapper.run_and_clear_commit_hooks = stamped_hooks
     delivery.push_work_item = push_and_record
