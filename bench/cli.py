@@ -181,7 +181,7 @@ def target_rows(report: dict) -> list[list[str]]:
     target = "one commit per step: 3 per approval (commits/inst)"
     if any_engine:
         commits = any_engine["commits_per_instance"]
-        rows.append([target, f"{commits:.2f}", verdict(commits < 3.5)])
+        rows.append([target, f"{commits:.2f}", verdict(commits <= 3.1)])  # reads once a second per process add a little
     else:
         unmeasured(target, "--only compare")
     calls = next((c for c in (compare.get(f"engine/{p}", {}).get("statements_per_call") for p in (1, 4)) if c), None)
