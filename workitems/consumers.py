@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework import serializers
 
 from administration import logins, origins, policy
 from administration.models import User
@@ -70,15 +71,15 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         page was sent; nothing is sent when nothing was missed.
         """
         await asyncio.sleep(after)
-        items = {item["id"]: item for item in await snapshot(user)}
-        for item_id in [i for i in self.shown if i not in items]:
+        current = await versions(user)  # a few columns: the list is serialized only where it differs
+        for item_id in [i for i in self.shown if i not in current]:
             del self.shown[item_id]
             await self.send_json({"type": "removed", "id": item_id})
-        for item_id, item in items.items():
-            if self.shown.get(item_id) != version(item):
-                kind = "changed" if item_id in self.shown else "added"
-                self.shown[item_id] = version(item)
-                await self.send_json({"type": kind, "work_item": item})
+        differing = [i for i, seen in current.items() if self.shown.get(i) != seen]
+        for item in await snapshot(user, differing) if differing else []:
+            kind = "changed" if item["id"] in self.shown else "added"
+            self.shown[item["id"]] = version(item)
+            await self.send_json({"type": kind, "work_item": item})
 
     async def disconnect(self, code: int) -> None:
         if self.catching_up is not None:
@@ -145,6 +146,16 @@ def same_origin(scope: dict[str, Any]) -> bool:
 
 
 @database_sync_to_async
-def snapshot(user: User) -> list[dict[str, Any]]:
+def snapshot(user: User, ids: list[int] | None = None) -> list[dict[str, Any]]:
     items = services.my_work_items(user).select_related("instance", "user", "workgroup")
+    if ids is not None:
+        items = items.filter(pk__in=ids)
     return [delivery.serialize_for(user, item) for item in items]
+
+
+@database_sync_to_async
+def versions(user: User) -> dict[int, tuple]:
+    """{item id: version} of the user's list, as ``version`` reads it from a sent item."""
+    as_sent = serializers.DateTimeField()
+    return {pk: (status, username, as_sent.to_representation(updated_at)) for pk, status, username, updated_at
+            in services.my_work_items(user).values_list("id", "status", "user__username", "updated_at")}

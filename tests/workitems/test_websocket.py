@@ -422,6 +422,26 @@ def test_a_push_left_out_by_a_process_that_did_not_know_of_the_socket_yet_is_cau
     run(scenario)
 
 
+def test_a_removal_left_out_is_caught_up_too(agent, ticket, settings, monkeypatch):
+    from workitems import services, sockets
+
+    settings.WORKITEMS_OPEN_SOCKETS_MAX_AGE = 0.1
+    ann = agent("ann")
+    item = ticket("printer")
+    monkeypatch.setattr(sockets, "has_open_socket", lambda user_id: user_id != ann.pk)  # not heard of yet
+
+    async def scenario():
+        socket, snapshot = await socket_of("ann")
+        assert [i["id"] for i in snapshot["work_items"]] == [item.pk]
+        await sync_to_async(services.pickup_work_item)(ann, item.pk)  # elsewhere, say: not pushed
+        await sync_to_async(services.complete_work_item)(ann, item.pk, "done", {})
+        assert await socket.receive() == {"type": "removed", "id": item.pk}
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
 def test_the_catch_up_sends_nothing_when_no_push_was_left_out(agent, ticket, settings):
     import asyncio
 
