@@ -228,7 +228,8 @@ def target_rows(report: dict) -> list[list[str]]:
     memory = report.get("memory")
     target = "memory: worker RSS after 50,000 approvals within 10% of its RSS after 5,000"
     if memory and len(memory) > 2:
-        first, last = memory[1], memory[-1]
+        first = next((r for r in memory if r["instances"] == 5000), memory[1])
+        last = next((r for r in memory if r["instances"] == 50000), memory[-1])
         growth = last["rss_mib"] / first["rss_mib"] - 1
         issue = first["instances"] == 5000 and last["instances"] == 50000
         figure = (f"{growth:+.1%} ({first['rss_mib']:.0f} -> {last['rss_mib']:.0f} MiB, "
