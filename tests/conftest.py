@@ -23,12 +23,14 @@ def fast_passwords_and_fresh_caches(settings):
     from administration.parameters import forget_parameters
     from processes.services.definitions import forget_compiled_processes
     from processes.services.nodes import forget_nodes
+    from workitems.delivery import forget_queue_messages
     from workitems.sockets import forget_open_sockets
 
     forget_compiled_processes()
     forget_parameters()
     forget_nodes()
     forget_open_sockets()
+    forget_queue_messages()
 
 
 @pytest.fixture
