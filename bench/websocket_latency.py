@@ -100,8 +100,11 @@ def seed(clients: int) -> list[str]:
     from administration.models import ServerParameter, User, Workgroup
     from processes.models import ProcessDefinition, ProcessInstance
     from processes.services.definitions import import_definition
+    from workitems.models import ClientSocket
 
     ProcessInstance.objects.all().delete()
+    # The sockets of the previous run, closed long ago: the node's sweep would turn the agents Offline
+    ClientSocket.objects.all().delete()
     desk, _ = Workgroup.objects.get_or_create(name=WORKGROUP)
     User.objects.get_or_create(username=LAUNCHER, defaults={"license": "direct_routed", "rights": ["launch"]})
     names = [f"bench-agent-{i:04d}" for i in range(clients)]
