@@ -33,6 +33,14 @@
     return people.length ? `${what} (${people.join(", ")})` : what;
   }
 
+  // The error without its technical position ("in state Pay, states.Pay.actions[0]: "): the state
+  // has its own column, the position stays in the tooltip (as in monitor/timeline.py).
+  function causeText(error) {
+    if (!error) return "—";
+    const fault = /^in state .+?, \S+: ([\s\S]*)$/.exec(error);
+    return fault ? fault[1] : error;
+  }
+
   // ------------------------------------------------------------------------ the table
 
   function monitorTable() {
@@ -73,7 +81,7 @@
         cell("Status", element("span", { class: `status s-${row.status}` }, STATUS_WORDS[row.status] || row.status)),
         cell("Current state", row.state || "—"),
         cell("Waiting on", row.status === "error" || row.status === "restored_in_error"
-          ? element("span", { class: "error-cause", title: row.error }, row.error || "—") : waitingText(row)),
+          ? element("span", { class: "error-cause", title: row.error }, causeText(row.error)) : waitingText(row)),
         cell("Running for", duration(row.started_at, end)),
         cell("In state for", row.ended_at ? "—" : duration(row.state_since, now)),
         cell("Started by", row.started_by || "—"),

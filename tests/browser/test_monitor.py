@@ -61,7 +61,7 @@ class MonitorWalkthrough:
 
         expect(row.locator(".status")).to_have_text("Error")
         expect(row).to_contain_text("Score")
-        expect(row).to_contain_text("503")
+        expect(row.locator(".error-cause")).to_have_text(re.compile(r"^run_handler http_json failed: .* answered HTTP 503"))
 
         row.get_by_role("link", name=f"#{instance_id}").click()
         timeline = sam.locator("#timeline")
