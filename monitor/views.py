@@ -23,7 +23,7 @@ from monitor import bulk, services
 from monitor.filters import KEYS, FilterInvalid, parse_filter
 from monitor.forms import FilterForm, form_initial
 from monitor.queues import queues
-from monitor.timeline import duration_text
+from monitor.timeline import duration_text, error_words
 from monitor.trouble import trouble
 from processes.errors import Conflict, FormInvalid, ServiceError
 from processes.models import ProcessDefinition
@@ -107,8 +107,10 @@ def instance_details(request: HttpRequest, pk: int, status: int = 200) -> HttpRe
     policy.require_monitor(user)
     details = services.instance_details(user, pk)
     diagram = mark_safe(details.pop("diagram_svg"))  # drawn by monitor.diagram, which escapes every text
+    error, error_where = error_words(details["instance"].error or "")
     return render(request, "monitor/instance.html", {
         "nav": "monitor", **details, "diagram": diagram, "can_manage": policy.can_manage(user), "live_path": LIVE_PATH,
+        "error": error, "error_where": error_where,
     }, status=status)
 
 

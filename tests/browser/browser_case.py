@@ -83,6 +83,8 @@ REFUND_REQUEST = {
 class BrowserTestCase(ChannelsLiveServerTestCase):
     """The demo directory and processes (plus Refund Request) on a live server, and a browser."""
 
+    screenshots = SCREENSHOTS  # where screenshot() keeps its pictures
+
     @classmethod
     def setUpClass(cls) -> None:
         from administration.parameters import forget_parameters
@@ -162,8 +164,8 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
     def screenshot(self, page, name: str) -> None:
         """A full-page screenshot, once the page has passed the accessibility check."""
         self.check_accessibility(page)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
 
     def check_accessibility(self, page) -> None:
         """axe-core on the page as it is now: a serious or critical violation fails the test."""
