@@ -43,14 +43,11 @@ class UserForm(UserChangeForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        license_name, active = data.get("license"), data.get("is_active", True)
-        allocation = LicenseAllocation.objects.filter(license=license_name).first() if license_name else None
-        if allocation is not None and active:
-            holders = set(User.objects.filter(license=license_name, is_active=True)
-                          .exclude(pk=self.instance.pk).values_list("username", flat=True))
-            if len(holders) + 1 > allocation.seats:
-                self.add_error("license", f"The {services.LICENSE_NAMES[license_name]} license has "
-                                          f"{allocation.seats} seats, all held: {', '.join(sorted(holders))}.")
+        license_name = data.get("license")
+        if license_name and data.get("is_active", True):
+            holder = User(pk=self.instance.pk, username=data.get("username") or self.instance.username)
+            if problem := services.seat_problem(license_name, holder=holder):
+                self.add_error("license", problem)
         return data
 
 
@@ -97,11 +94,8 @@ class LicenseAllocationForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         license_name, seats = data.get("license"), data.get("seats")
-        if license_name and seats is not None:
-            holders = list(User.objects.filter(license=license_name, is_active=True)
-                           .order_by("username").values_list("username", flat=True))
-            if len(holders) > seats:
-                self.add_error("seats", f"{len(holders)} users hold this license: {', '.join(holders)}.")
+        if license_name and seats is not None and (problem := services.seat_problem(license_name, seats=seats)):
+            self.add_error("seats", problem)
         return data
 
 

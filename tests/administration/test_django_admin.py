@@ -46,5 +46,5 @@ def test_a_user_past_the_seats_is_refused_in_the_django_admin(superuser):
         "presence": "offline", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
         "skill_levels-TOTAL_FORMS": "0", "skill_levels-INITIAL_FORMS": "0"})
     assert response.status_code == 200
-    assert "Process Monitor license has 1 seats, all held: sam" in response.content.decode()
+    assert "Process Monitor license has 1 seats and 2 users would hold it: alice, sam" in response.content.decode()
     assert User.objects.get(username="alice").license == "group_routed"
