@@ -220,14 +220,18 @@ def can_view_all_instances(user: User) -> bool:
 def viewable_q(user: User, prefix: str = "") -> Q:
     """The instances the user may see, as a filter on instances: the View right's processes, and their own."""
     principal = principal_for(user)
-    return principal.scope_q("view", f"{prefix}process_name", f"{prefix}definition__category") | Q(
+    fields = (f"{prefix}process_name", f"{prefix}definition__category")
+    return principal.scope_q("view", *fields) | principal.scope_q("manage", *fields) | Q(
         **{f"{prefix}started_by": user.pk})
 
 
 def can_view_instance(user: User, started_by_id: int | None, process: str | None = None,
                       category: str | None = None) -> bool:
-    """View right (for all processes, or for this one or its category), or the originator's implied view right."""
-    return principal_for(user).has_right_for("view", process, category) or started_by_id == user.pk
+    """View right (for all processes, or for this one or its category; Manage implies it), or the
+    originator's implied view right."""
+    principal = principal_for(user)
+    return (principal.has_right_for("view", process, category) or principal.has_right_for("manage", process, category)
+            or started_by_id == user.pk)
 
 
 def require_view_instance(user: User, started_by_id: int | None, process: str | None = None,
@@ -240,6 +244,22 @@ def can_manage(user: User, process: str | None = None, category: str | None = No
     """The Manage right for all processes (no process named) or for this process or its category."""
     principal = principal_for(user)
     return principal.has_right("manage") if process is None else principal.has_right_for("manage", process, category)
+
+
+def can_manage_some(user: User) -> bool:
+    """The Manage right for all processes or for some: the monitor then shows its repair controls."""
+    return principal_for(user).has_right_anywhere("manage")
+
+
+def manageable_q(user: User, prefix: str = "") -> Q:
+    """The instances the user may manage, as a filter on instances (the Manage right's processes)."""
+    return principal_for(user).scope_q("manage", f"{prefix}process_name", f"{prefix}definition__category")
+
+
+def scoped_rights(user: User) -> list[dict[str, Any]]:
+    """The rights the user holds for named processes or categories only, as ``GET /api/me/`` reports them."""
+    return [{"right": right, "processes": sorted(processes), "categories": sorted(categories)}
+            for right, processes, categories in principal_for(user).scoped_rights]
 
 
 def may_set_substitute_for(actor: User, agent: User) -> bool:
@@ -313,9 +333,15 @@ def right_text(right: Any) -> str:
     if isinstance(right, str):
         return right
     if isinstance(right, dict):
-        names = [*right.get("processes", []), *(f"category {c}" for c in right.get("categories", []))]
-        return f"{right.get('right')} for {', '.join(names)}"
+        return f"{right.get('right')} for {scope_text(right)}"
     return str(right)
+
+
+def scope_text(right: Any) -> str:
+    """What a stored right covers, as a person reads it: ``all processes``, or ``Car Loan, category Loans``."""
+    if not isinstance(right, dict):
+        return "all processes"
+    return ", ".join([*right.get("processes", []), *(f"category {c}" for c in right.get("categories", []))])
 
 
 def rights_with_sources(user: User) -> list[tuple[str, list[str]]]:
