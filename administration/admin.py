@@ -35,14 +35,28 @@ RIGHT_CHOICES = [(right, right) for right in RIGHTS]
 
 
 def rights_field() -> forms.MultipleChoiceField:
-    return forms.MultipleChoiceField(choices=RIGHT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
+    return forms.MultipleChoiceField(
+        choices=RIGHT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="For all processes. Rights for some processes are given on the portal's administration "
+                  "pages; saving here keeps them.")
 
 
-class UserForm(UserChangeForm):
+class RightsKept:
+    """Django's admin ticks rights for all processes only; the rights held for some processes are kept."""
+
+    instance: Any
+
+    def keep_scoped_rights(self, data: dict[str, Any]) -> None:
+        if "rights" in data:
+            data["rights"] = [*data["rights"], *(r for r in self.instance.rights or [] if isinstance(r, dict))]
+
+
+class UserForm(RightsKept, UserChangeForm):
     rights = rights_field()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        self.keep_scoped_rights(data)
         license_name = data.get("license")
         if license_name and data.get("is_active", True):
             holder = User(pk=self.instance.pk, username=data.get("username") or self.instance.username)
@@ -81,8 +95,13 @@ class UserAdmin(BaseUserAdmin, AuditedAdmin):
     ]
 
 
-class RightsForm(forms.ModelForm):
+class RightsForm(RightsKept, forms.ModelForm):
     rights = rights_field()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.keep_scoped_rights(data)
+        return data
 
 
 @admin.register(Workgroup, Role)

@@ -209,8 +209,7 @@ def watchable_processes(user: User) -> list[str]:
     definitions = ProcessDefinition.objects.all()
     if not policy.can_view_all_instances(user):
         scope = policy.principal_for(user)
-        definitions = definitions.filter(Q(scope.scope_q("view", "name", "category"))
-                                         | scope.scope_q("manage", "name", "category")
+        definitions = definitions.filter(scope.scope_q("view", "name", "category")
                                          | Q(name__in=ProcessInstance.objects.filter(started_by=user)
                                              .values("process_name")))
     return list(definitions.order_by("name").values_list("name", flat=True).distinct())

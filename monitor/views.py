@@ -147,7 +147,9 @@ def queues_page(request: HttpRequest) -> HttpResponse:
 @page
 def move_work_item(request: HttpRequest, pk: int) -> HttpResponse:
     """Hand a queued or held item to another person or queue (Manage right): the work item service."""
-    policy.require_monitor(request.user)  # the Manage right for the item's process: the work item service
+    policy.require_monitor(request.user)
+    if not policy.can_manage_some(request.user):
+        policy.require_manage(request.user)  # 403; the right for the item's process: the work item service
     to = request.POST.get("to", "")
     kind, _, name = to.partition(":")
     try:

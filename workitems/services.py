@@ -235,16 +235,6 @@ def _mark_completed(user: User, item_id: int, button: str) -> WorkItem:
     raise Conflict(f"Cannot complete a work item that is {item.status}.")  # changed between the two reads
 
 
-def _require_may_transfer(user: User, item: WorkItem) -> None:
-    """Its holder, or the Manage right for its process; one who may not even see its instance gets a 404."""
-    category = item.instance.definition.category
-    if item.user_id == user.pk or policy.can_manage(user, item.process_name, category):
-        return
-    if policy.can_view_instance(user, item.instance.started_by_id, item.process_name, category):
-        raise policy.NotAllowed(f"Moving a work item of {item.process_name} needs the Manage Process right for it.")
-    raise NotFound("No such work item.")
-
-
 def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
                        to_workgroup: str | None = None) -> WorkItem:
     """Hand the item to another person (offered to them) or back to a workgroup queue."""
@@ -253,9 +243,9 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
     with transaction.atomic():
         item = (WorkItem.objects.filter(pk=item_id).select_related("instance__definition")
                 .defer("instance__execution", "instance__definition__document").first())
-        if item is None:
+        if item is None or not (item.user_id == user.pk or policy.can_manage(
+                user, item.process_name, item.instance.definition.category)):  # the Manage right for its process
             raise NotFound("No such work item.")
-        _require_may_transfer(user, item)
         runtime.lock_instance(item.instance_id)
         item = WorkItem.objects.select_for_update().get(pk=item_id)
         if item.status not in OPEN_STATUSES:

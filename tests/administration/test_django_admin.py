@@ -25,6 +25,15 @@ def test_a_role_takes_only_known_rights(superuser):
     assert AuditEntry.objects.filter(kind="role", target="Pilots", action="created").exists()
 
 
+def test_saving_a_role_in_the_django_admin_keeps_its_rights_for_some_processes(superuser):
+    scoped = {"right": "manage", "processes": ["Car Loan"]}
+    role = Role.objects.create(name="Loan desk", rights=["view", scoped])
+    response = superuser.post(f"/admin/administration/role/{role.pk}/change/",
+                              {"name": "Loan desk", "rights": ["launch"]})
+    assert response.status_code == 302
+    assert Role.objects.get(pk=role.pk).rights == ["launch", scoped]
+
+
 def test_seats_and_parameter_rules_hold_in_the_django_admin(superuser):
     allocation = LicenseAllocation.objects.get(license="group_routed")
     response = superuser.post(f"/admin/administration/licenseallocation/{allocation.pk}/change/",
