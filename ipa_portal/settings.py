@@ -289,6 +289,7 @@ SPECTACULAR_SETTINGS = {
         "WorkItemStatusEnum": "workitems.models.WORK_ITEM_STATUSES",
         "PresenceStatusEnum": "administration.models.PRESENCE_CHOICES",
         "LicenseEnum": "administration.models.LICENSE_CHOICES",
+        "RightEnum": "administration.api.views.RIGHT_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -28,21 +28,27 @@ ACTIONS = ("cancel", "retry", "skip")
 
 def start_bulk_job(user: User, action: str, *, ids: list[int] | None = None, filter_data: dict | None = None,
                    comment: str = "") -> BulkJob:
-    """Record the job and queue it after commit (``TooBroad`` past the cap, ``NotAllowed`` without Manage)."""
-    policy.require_manage(user)
+    """Record the job and queue it after commit (``TooBroad`` past the cap, ``NotAllowed`` without Manage).
+
+    The selection keeps the instances the user may manage: a Manage right for some processes
+    repairs those, and the others are left out rather than failed one by one.
+    """
+    if not policy.can_manage_some(user):
+        policy.require_manage(user)  # raises, with the right's message
     if action not in ACTIONS:
         raise ServiceError(f"action must be one of {', '.join(ACTIONS)}")
     if (ids is None) == (filter_data is None):
         raise ServiceError("Give either ids or a filter.")
     if filter_data is not None:
-        found = services.filtered_instances(user, parse_filter(filter_data))
+        found = services.filtered_instances(user, parse_filter(filter_data)).filter(policy.manageable_q(user))
         cap = services.monitor_cap()
         selected = list(found.order_by("id").values_list("id", flat=True)[: cap + 1])
         if len(selected) > cap:
             raise services.TooBroad(len(selected), cap)
     else:
         wanted = [int(pk) for pk in ids or []]
-        visible = set(instances.visible_instances(user).filter(pk__in=wanted).values_list("id", flat=True))
+        visible = set(instances.visible_instances(user).filter(policy.manageable_q(user), pk__in=wanted)
+                      .values_list("id", flat=True))
         selected = [pk for pk in dict.fromkeys(wanted) if pk in visible]
     with transaction.atomic():
         job = BulkJob.objects.create(user=user, action=action, instance_ids=selected, comment=comment[:400])

@@ -27,7 +27,7 @@ from monitor.filters import Filter, Row, parse_filter
 from monitor.models import SavedFilter
 from monitor.timeline import Entry, timeline
 from processes.errors import NotFound, ServiceError
-from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
+from processes.models import HistoryEntry, ProcessDefinition, ProcessInstance, RelatedInteraction
 from processes.services import instances
 from processes.services.definitions import compiled_process
 from workitems.models import OPEN_STATUSES, WorkItem
@@ -108,14 +108,16 @@ class ChangedRow:
     row: Row
     shown: dict[str, Any]
     started_by_id: int | None
+    category: str | None = None
 
     def visible_to(self, user: User) -> bool:
-        return policy.can_view_instance(user, self.started_by_id)
+        return policy.can_view_instance(user, self.started_by_id, self.row.process, self.category)
 
 
 def changed_row(instance_id: int) -> ChangedRow | None:
     """An instance as matching reads it and as a row shows it, for whoever may see it (None: gone)."""
-    values = (ProcessInstance.objects.filter(pk=instance_id).values(*ROW_FIELDS, "started_by_id").first())
+    values = (ProcessInstance.objects.filter(pk=instance_id)
+              .values(*ROW_FIELDS, "started_by_id", "definition__category").first())
     if values is None:
         return None
     shown = serialize_rows([values])[0]
@@ -129,7 +131,7 @@ def changed_row(instance_id: int) -> ChangedRow | None:
         waiting_users=tuple(shown["waiting_users"]), waiting_workgroups=tuple(shown["waiting_workgroups"]),
         references=references,
     )
-    return ChangedRow(row, shown, values["started_by_id"])
+    return ChangedRow(row, shown, values["started_by_id"], values["definition__category"])
 
 
 def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | None:
@@ -200,6 +202,17 @@ def _iso(moment: datetime | None) -> str | None:
         return None
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def watchable_processes(user: User) -> list[str]:
+    """The process names the filter form offers: those whose instances the user may see."""
+    definitions = ProcessDefinition.objects.all()
+    if not policy.can_view_all_instances(user):
+        scope = policy.principal_for(user)
+        definitions = definitions.filter(scope.scope_q("view", "name", "category")
+                                         | Q(name__in=ProcessInstance.objects.filter(started_by=user)
+                                             .values("process_name")))
+    return list(definitions.order_by("name").values_list("name", flat=True).distinct())
 
 
 # ---------------------------------------------------------------------- saved filters
@@ -283,6 +296,7 @@ def instance_details(user: User, instance_id: int) -> dict[str, Any]:
         "children": children,
         "interactions": list(instance.related_interactions.select_related("created_by")),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
+        "can_manage": policy.can_manage(user, instance.process_name, instance.definition.category),
         "states": list(compiled_process(instance.definition_id).states),
         "diagram_svg": draw(instance.definition.document, instance.current_state,
                             [e.detail for e in entries if e.what == "state_entered"]),

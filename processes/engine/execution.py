@@ -31,7 +31,7 @@ from typing import Any
 from .expressions import ExpressionError
 from .process import Process, format_position
 from .scopes import Scope, build_scope, default_locals
-from .types import CancelTimer, Context, Effect, Record, Step, WithdrawWorkItem
+from .types import CancelTimer, Context, Effect, LocalValueSet, Record, Step, WithdrawWorkItem
 
 STATE_VERSION = 1
 
@@ -172,7 +172,16 @@ class Execution:
         self.effects.append(Record(what, detail))
 
     def scope(self, thread: dict[str, Any]) -> Scope:
-        return build_scope(self.process, self.state, thread, self.builtins)
+        return build_scope(self.process, self.state, thread, self.builtins, self.logged_local_written)
+
+    def logged_local_written(self, name: str, value: Any, spec: Mapping[str, Any]) -> None:
+        self.effects.append(LocalValueSet(name, value, spec.get("security") or ""))
+
+    def locals_created(self, specs: Mapping[str, dict[str, Any]], stored: Mapping[str, Any]) -> None:
+        """A state or task was entered: the first values of its logged locals are new values."""
+        for name, spec in specs.items():
+            if spec.get("log"):
+                self.logged_local_written(name, stored.get(name), spec)
 
     def ordered_threads(self) -> list[tuple[str, dict[str, Any]]]:
         return sorted(self.threads.items(), key=lambda item: thread_number(item[0]))
@@ -277,6 +286,7 @@ class Execution:
     def enter_state(self, name: str, inputs: dict[str, Any]) -> None:
         self.state["state"] = name
         self.state["locals"] = {**default_locals(self.process.state_locals[name]), **inputs}
+        self.locals_created(self.process.state_locals[name], self.state["locals"])
         self.record("state_entered", name)
         self.queue = [self.add_thread(["states", name, "actions"])]
 

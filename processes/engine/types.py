@@ -187,7 +187,22 @@ class Record:
     detail: str = ""
 
 
-Effect = SendWorkItem | WithdrawWorkItem | StartTimer | CancelTimer | LaunchSubprocess | RunExternal | Record
+@dataclass(frozen=True)
+class LocalValueSet:
+    """A state's or task's local variable flagged ``log: true`` was given ``value`` (its JSON form).
+
+    The layer around writes it to the reporting table. Globals need no effect: they outlive
+    the step, so the layer compares them before and after it; a local may be created, set
+    and discarded within one step, so each value it is given is reported as it happens.
+    """
+
+    variable: str
+    value: Any
+    security: str = ""  # the variable's security specification, applied when the value is read
+
+
+Effect = (SendWorkItem | WithdrawWorkItem | StartTimer | CancelTimer | LaunchSubprocess | RunExternal | Record
+          | LocalValueSet)
 
 # ------------------------------------------------------------------------------ steps
 

@@ -150,9 +150,12 @@ def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engin
 
 def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> None:
     before = instance.execution
+    local_values = []
     for effect in step.effects:
         if isinstance(effect, engine.Record):
             plan.record(effect.what, effect.detail)
+        elif isinstance(effect, engine.LocalValueSet):
+            local_values.append(effect)
         else:
             _appliers[type(effect)](instance, effect, plan)
     instance.execution = step.state
@@ -169,7 +172,8 @@ def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> 
     else:
         instance.save(update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail",
                                      "error", "ended_at", "updated_at"])
-    reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now)  # variables with log: true
+    reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now,  # variables with log: true
+                                   local_values)
     save_plan(plan)
 
 
