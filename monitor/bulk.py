@@ -30,8 +30,9 @@ def start_bulk_job(user: User, action: str, *, ids: list[int] | None = None, fil
                    comment: str = "") -> BulkJob:
     """Record the job and queue it after commit (``TooBroad`` past the cap, ``NotAllowed`` without Manage).
 
-    The selection keeps the instances the user may manage: a Manage right for some processes
-    repairs those, and the others are left out rather than failed one by one.
+    A filter's selection keeps the instances the user may manage (a Manage right for some
+    processes repairs those). Rows picked by id that the user sees but may not manage stay in,
+    and their results say why they were not repaired, so no picked row is dropped silently.
     """
     if not policy.can_manage_some(user):
         policy.require_manage(user)  # raises, with the right's message
@@ -47,8 +48,7 @@ def start_bulk_job(user: User, action: str, *, ids: list[int] | None = None, fil
             raise services.TooBroad(len(selected), cap)
     else:
         wanted = [int(pk) for pk in ids or []]
-        visible = set(instances.visible_instances(user).filter(policy.manageable_q(user), pk__in=wanted)
-                      .values_list("id", flat=True))
+        visible = set(instances.visible_instances(user).filter(pk__in=wanted).values_list("id", flat=True))
         selected = [pk for pk in dict.fromkeys(wanted) if pk in visible]
     with transaction.atomic():
         job = BulkJob.objects.create(user=user, action=action, instance_ids=selected, comment=comment[:400])

@@ -191,3 +191,16 @@ def test_the_work_item_page_links_to_its_instance_only_for_a_viewer_of_its_proce
     page_b = bob.get(f"/workitems/{WorkItem.objects.get(instance=b).pk}/").content.decode()
     assert f'href="/instances/{a.pk}/"' in page_a
     assert f'href="/instances/{b.pk}/"' not in page_b and f"Probe Claims #{b.pk}" in page_b
+
+
+def test_a_bulk_job_on_picked_rows_says_which_ones_the_user_may_not_manage(two_processes):
+    a, b = in_error("Probe"), in_error("Probe Claims")
+    mixed = User.objects.create_user("mia", password="mia-pass", license="process_monitor", rights=[
+        {"right": "view", "processes": ["Probe", "Probe Claims"]}, {"right": "manage", "processes": ["Probe"]}])
+    job = bulk.start_bulk_job(mixed, "cancel", ids=[a.pk, b.pk])
+    bulk.run_bulk_job(job.pk)
+    job.refresh_from_db()
+    assert [(r["id"], r["ok"]) for r in job.results] == [(a.pk, True), (b.pk, False)]
+    assert "manage" in job.results[1]["detail"].lower()
+    b.refresh_from_db()
+    assert b.status == "error"
