@@ -120,6 +120,7 @@ def create_child_instance(parent: ProcessInstance, effect: engine.LaunchSubproce
         parent=parent,
         parent_token=effect.token if effect.wait else "",
         depth=parent.depth + 1,
+        launch_tree=parent.launch_tree or parent.pk,
         owner=nodes.owner_for_new_instance(user_launch=False),
     )
     plan.record("child_created", f"{definition.name} #{child.pk}")
