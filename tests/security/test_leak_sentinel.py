@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 PROTECTED_TIME = "2031-07-07T07:07:00Z"
 NOT_ON_PAYROLL = ["admin", "alice", "bob", "dave", "sam"]
 PASSWORDS = {name: f"{name}-pass" for name in [*NOT_ON_PAYROLL, "carol"]}
-SECRET = {"name": "secret", "type": "string", "input": True, "security": "Payroll"}
+SECRET = {"name": "secret", "type": "string", "input": True, "security": "Payroll", "log": True}
 
 
 def single_state(name: str, *actions, variables=(SECRET,), locals_=(), work_items=()) -> dict:
@@ -68,29 +68,54 @@ def driven(leak_probe, publish, api, caplog):
     return ids
 
 
+def text_of(response) -> str:
+    """A response's body, streamed (the CSV report) or not."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def monitor_pushes(user, instance_ids: list[int]) -> list[str]:
+    """What /ws/monitor/ pushes to ``user``: the snapshot of a filter matching everything, and a
+    ``changed`` row per instance (built as the consumer builds them; the real socket is below)."""
+    from administration import policy
+    from monitor import services
+    from monitor.filters import parse_filter
+
+    if not policy.can_monitor(user):
+        return []
+    pushed = [str(services.snapshot(user, parse_filter({})))]
+    return pushed + [str(services.current_row(user, pk)) for pk in instance_ids]
+
+
 def everything(username: str, api, instance_ids: list[int]) -> str:
-    """All that ``username`` can read: API, pages, pushes, admin."""
+    """All that ``username`` can read: API, pages, pushes, reports, the monitor, admin."""
     from administration.models import User
     from workitems import delivery
     from workitems.models import WorkItem
 
     client = api(username)
-    texts = [client.get(path).content.decode() for path in (
-        "/api/me/", "/api/processes/", "/api/instances/", "/api/workitems/")]
+    texts = [text_of(client.get(path)) for path in (
+        "/api/me/", "/api/processes/", "/api/instances/", "/api/workitems/", "/api/queues/",
+        "/api/reports/variables/", "/api/reports/variables/?format=csv")]
     texts += [client.get(f"/api/instances/{pk}/").content.decode() for pk in instance_ids]
     items = list(WorkItem.objects.all())
     texts += [client.get(f"/api/workitems/{item.pk}/").content.decode() for item in items]
     user = User.objects.get(username=username)
     # What /ws/workitems/ pushes: each item serialized for its recipient (snapshot, added, changed).
     texts += [str(delivery.serialize_for(user, item)) for item in items if item.user_id == user.pk]
+    texts += monitor_pushes(user, instance_ids)
     browser = Client()
     assert browser.login(username=username, password=PASSWORDS[username])
     pages = ["/", "/workitems/", "/processes/", "/instances/", *(f"/instances/{pk}/" for pk in instance_ids),
-             *(f"/workitems/{item.pk}/" for item in items)]
+             *(f"/workitems/{item.pk}/" for item in items),
+             "/reports/variables/", "/reports/variables/?format=csv",
+             "/monitor/", "/monitor/queues/", "/monitor/trouble/",
+             *(f"/monitor/instances/{pk}/" for pk in instance_ids)]
     if user.is_superuser:
         pages += ["/admin/processes/processinstance/", "/admin/authtoken/tokenproxy/",
                   *(f"/admin/processes/processinstance/{pk}/change/" for pk in instance_ids)]
-    texts += [browser.get(path).content.decode() for path in pages]
+    texts += [text_of(browser.get(path)) for path in pages]
     return "\n".join(texts)
 
 
@@ -105,8 +130,21 @@ def test_the_sentinel_reaches_the_user_on_the_specification(driven, api):
     read = everything("carol", api, driven)
     assert f"S={SENTINEL}-S" in read  # a state local in a description
     assert f"T={SENTINEL}-T" in read  # a task local in a description
+    assert f'"value":"{SENTINEL}"' in read.replace(" ", "")  # the variable report, API
+    assert f',secret,"""{SENTINEL}""",' in read  # the CSV report (a JSON string, quoted)
     detail = api("carol").get(f"/api/instances/{driven[0]}/").json()
     assert detail["variables"]["secret"] == SENTINEL
+
+
+def test_the_monitor_shows_an_administrator_on_the_specification_the_protected_values(driven, api):
+    from administration.models import User, Workgroup
+
+    User.objects.get(username="admin").workgroups.add(Workgroup.objects.get(name="Payroll"))
+    browser = Client()
+    assert browser.login(username="admin", password=PASSWORDS["admin"])
+    page = browser.get(f"/monitor/instances/{driven[1]}/").content.decode()
+    assert SENTINEL in page  # the global
+    assert f"{SENTINEL}-S" in page and f"{SENTINEL}-T" in page  # the state and task locals
 
 
 def test_the_log_records_of_the_whole_run_hold_no_value(driven, api, caplog):
