@@ -57,7 +57,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("PAS_MaxActionsPerStep", "100000", "a whole number, at least 100",
               "How many actions one step of an instance (from one event to its next wait) may run before it "
               "stops with an error.", _whole_number(100)),
-    Parameter("PAS_MaxHistoryPerStep", "50000", "a whole number, at least 100",
+    Parameter("PAS_MaxHistoryPerStep", "2000", "a whole number, at least 100",
               "How many history entries one step of an instance may write before it stops with an error.",
               _whole_number(100)),
     Parameter("PAS_MaxSubprocessesPerStep", "100", "a whole number, at least 1",

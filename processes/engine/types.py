@@ -31,7 +31,7 @@ class Context:
     handler_timeout: int = 30  # PAS_HandlerResponseTimeout, seconds (0 = unlimited)
     max_actions_per_step: int = 100_000  # PAS_MaxActionsPerStep: a bound on work done in one step
     max_loop_iterations: int = 10_000  # PAS_MaxLoopIterations: a loop without max_iterations stops here
-    max_history_per_step: int = 50_000  # PAS_MaxHistoryPerStep: history entries one step may write
+    max_history_per_step: int = 2_000  # PAS_MaxHistoryPerStep: history entries one step may write
     max_launches_per_step: int = 100  # PAS_MaxSubprocessesPerStep: subprocesses one step may launch
     max_instances_per_launch: int = 200  # PAS_MaxInstancesPerLaunch: instances in one launch tree
     launch_tree_size: int = 1  # instances in this instance's launch tree so far (its top one included)

@@ -6,12 +6,15 @@ items with descriptions and fields reading them, an instance in error on a prote
 global and one on a protected local, a timer until a protected time, a work item sent to a
 protected name. Then every other demo user reads everything they can reach: the API,
 the pages, what a socket is pushed (the same serializer, per recipient), history, errors,
-Django's admin; and the log records of the whole run. The sentinel appears nowhere for
-them, and does for carol.
+the Process Monitor (rows, instance pages with their timeline and locals, the snapshot
+and changes /ws/monitor/ pushes, and a real monitor socket), the variable report (page,
+API, CSV), Django's admin; and the log records of the whole run. The sentinel appears
+nowhere for them, and does for carol (and for an administrator put on the specification).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -153,3 +156,39 @@ def test_the_log_records_of_the_whole_run_hold_no_value(driven, api, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert SENTINEL not in logged
     assert "2031-07-07" not in logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_monitor_socket_pushes_no_sentinel_to_a_supervisor_off_the_specification(leak_probe, publish, api):
+    """The real /ws/monitor/: sam (Process Monitor, not on Payroll) watches every instance while
+    carol launches the probes; no snapshot or change pushed to him holds the sentinel."""
+    from asgiref.sync import sync_to_async
+
+    from tests.monitor.test_socket import run, socket_of
+
+    for document in PROBES:
+        publish(document)
+    carol = api("carol")
+    launches = [("Leak Probe", {"who": "bob", "secret": SENTINEL}), ("Error On Global", {"secret": SENTINEL}),
+                ("Error On Local", {"secret": SENTINEL}),
+                ("Protected Timer", {"secret": SENTINEL, "when": PROTECTED_TIME}),
+                ("Protected Recipient", {"secret": SENTINEL})]
+
+    received: list[dict] = []
+
+    async def scenario():
+        socket = await socket_of("sam")
+        assert (await socket.subscribe({}))["type"] == "snapshot"
+        launched = {(await sync_to_async(launch)(carol, name, inputs))["id"] for name, inputs in launches}
+        pushed: set[int] = set()
+        while not launched <= pushed:
+            message = await socket.receive_until(lambda m: m["type"] == "changed")
+            pushed.add(message["instance"]["id"])
+        await socket.close()
+        received.extend(socket.received)
+
+    run(scenario)
+    assert received and any(m["type"] == "changed" and m["instance"]["status"] == "error" for m in received)
+    read = json.dumps(received)
+    assert SENTINEL not in read
+    assert "2031-07-07" not in read
