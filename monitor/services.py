@@ -291,6 +291,8 @@ def instance_details(user: User, instance_id: int) -> dict[str, Any]:
         "instance": instance,
         "variables": [(name, shown_value(value))
                       for name, value in instances.instance_variables(user, instance).items()],
+        "locals": [(where, [(name, shown_value(value)) for name, value in values.items()])
+                   for where, values in instances.instance_locals(user, instance)],
         "timeline": list(reversed(timeline(entries, recipients))),
         "work_items": items,
         "children": children,

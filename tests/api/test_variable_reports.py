@@ -69,6 +69,7 @@ def test_the_report_filters_and_streams_csv(payments, api):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["instance", "process", "version", "variable", "value", "at", "by"]
     assert sorted(r[4] for r in rows[1:]) == ["\"10\"", "\"11\""]  # JSON values: decimals are text
+    assert {(r[1], r[3]) for r in rows[1:]} == {("Payment", "amount")}  # each field in its own column
     assert api("admin").get("/api/reports/variables/?after=2999-01-01T00:00:00Z").json()["count"] == 0
     assert api("admin").get("/api/reports/variables/?after=yesterday").status_code == 400
 
