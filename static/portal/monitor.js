@@ -6,6 +6,7 @@
 // Then "changed" and "removed" keep the table current. A ping every 25 s checks the
 // connection; while the server cannot be reached a banner says so and the page reconnects
 // by itself with a growing delay (the seed: the monitor shows the server as unavailable).
+// "engine" messages show or hide the banner that says no engine node is running.
 (function () {
   "use strict";
 
@@ -269,6 +270,7 @@
       const current = new WebSocket(scheme + location.host + path);
       socket = current;
       current.addEventListener("open", () => {
+        tellEngine(true);  // the server says "engine" at connect only while no engine node is alive
         current.send(JSON.stringify({ type: "subscribe", filter }));
         pingTimer = setInterval(ping, PING_MS);
       });
@@ -281,6 +283,10 @@
           return;
         }
         if (!message || typeof message.type !== "string") return;
+        if (message.type === "engine") {
+          tellEngine(message.running);
+          return;
+        }
         if (message.type === "snapshot" || message.type === "refused") {
           attempt = 0;
           banner.hidden = true;
@@ -348,6 +354,11 @@
       }
     });
     open();
+  }
+
+  // Whether an engine node is alive: portal.js shows or hides the banner.
+  function tellEngine(running) {
+    document.dispatchEvent(new CustomEvent("engine-pushed", { detail: running !== false }));
   }
 
   function start() {

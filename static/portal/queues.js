@@ -1,7 +1,7 @@
 // The queues page, live: it asks /ws/monitor/ to be told of changes ({"type": "watch_queues"})
 // and, on each "queues_changed", reads the page again and swaps the queues in (at most once a
 // second, and not while a Move form is being used). Reconnects by itself; a banner says when
-// the server cannot be reached.
+// the server cannot be reached; "engine" messages show or hide the one that says no engine node runs.
 (function () {
   "use strict";
 
@@ -35,15 +35,24 @@
     setTimeout(refresh, wait);
   }
 
+  // Whether an engine node is alive: portal.js shows or hides the banner.
+  function engine(running) {
+    document.dispatchEvent(new CustomEvent("engine-pushed", { detail: running !== false }));
+  }
+
   function connect(attempt) {
     const state = document.getElementById("live-state");
     const text = document.getElementById("live-text");
     const banner = document.getElementById("connection-banner");
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + script.dataset.live);
-    socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "watch_queues" })));
+    socket.addEventListener("open", () => {
+      engine(true);  // the server says "engine" at connect only while no engine node is alive
+      socket.send(JSON.stringify({ type: "watch_queues" }));
+    });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
+      if (message.type === "engine") engine(message.running);
       if (message.type !== "queues_changed") return;
       if (state.dataset.state !== "live") {
         state.dataset.state = "live";

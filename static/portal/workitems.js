@@ -5,7 +5,8 @@
 // This client pings every 25 s (a connection that answers nothing within 10 s counts as
 // lost), shows a banner while the server cannot be reached, reconnects by itself with a
 // growing delay, and lets the next snapshot replace what it shows, which catches up on
-// everything that happened meanwhile. "presence" messages update the header's selector.
+// everything that happened meanwhile. "presence" messages update the header's selector;
+// "engine" ones show or hide the banner that says no engine node is running.
 (function () {
   "use strict";
 
@@ -60,6 +61,7 @@
       const current = new WebSocket(scheme + location.host + path);
       socket = current;
       current.addEventListener("open", () => {
+        tellEngine(true);  // the server says "engine" at connect only while no engine node is alive
         pingTimer = setInterval(ping, PING_MS);
       });
       current.addEventListener("message", (event) => {
@@ -77,6 +79,7 @@
           onState("live");
         }
         if (message.type === "presence") showPresence(message.status);
+        else if (message.type === "engine") tellEngine(message.running);
         else onMessage(message);
       });
       current.addEventListener("close", (event) => {
@@ -148,6 +151,11 @@
   // The presence changed (in this window or another): the header shows it.
   function showPresence(status) {
     document.dispatchEvent(new CustomEvent("presence-pushed", { detail: status }));
+  }
+
+  // Whether an engine node is alive: portal.js shows or hides the banner.
+  function tellEngine(running) {
+    document.dispatchEvent(new CustomEvent("engine-pushed", { detail: running !== false }));
   }
 
   // ------------------------------------------------------------------ rows and ages
