@@ -2,8 +2,8 @@
 
 On connect: authenticate (session cookie, or ``?token=``), check the license, join the
 user's group and send a ``snapshot`` (then ``engine`` if no engine node is live); then forward
-what ``workitems.delivery`` pushes to the group, and ``engine`` whenever that changes. Closes with 4401 (not authenticated) or 4403 (no license) after accepting, so
-the browser sees the code.
+what ``workitems.delivery`` pushes to the group, and ``engine`` whenever that changes. Closes
+with 4401 (not authenticated) or 4403 (no license) after accepting, so the browser sees the code.
 """
 
 from __future__ import annotations

@@ -126,7 +126,6 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
     def setUp(self) -> None:
         from processes.services.definitions import import_definition
         from processes.services.demo import load_demo
-
         from processes.services.nodes import register_node
 
         load_demo()

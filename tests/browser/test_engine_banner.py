@@ -39,7 +39,7 @@ class EngineBannerTests(BrowserTestCase):
 
         every_node_stops_beating()
         expect(banner).to_be_visible()  # no reload
-        expect(banner).to_contain_text("Work you complete and processes you start are saved")
+        expect(banner).to_contain_text("Work you complete is saved")
         self.screenshot(bob, "my-work-items-no-engine")
 
         row.get_by_role("link", name="Review Refund").click()  # the work on screen stays usable
