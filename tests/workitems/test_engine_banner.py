@@ -74,6 +74,7 @@ def test_a_node_that_stopped_cleanly_is_not_alive(agent):
 
     async def scenario():
         socket, _ = await socket_of("ann")
+        assert await socket.receive_nothing()
         await sync_to_async(nodes.stop_node)("node-1")
         assert await socket.receive() == {"type": "engine", "running": False}
         await socket.close()
@@ -88,6 +89,8 @@ def test_every_socket_of_the_process_is_told(agent):
 
     async def scenario():
         sockets = [(await socket_of(name))[0] for name in ("ann", "ann", "ben")]
+        for socket in sockets:
+            assert await socket.receive_nothing()
         await sync_to_async(heartbeat_goes_old)("node-1")
         for socket in sockets:
             assert await socket.receive() == {"type": "engine", "running": False}
