@@ -17,6 +17,7 @@ from django.utils import timezone
 from processes.models import EngineNode
 from processes.services import nodes
 from tests.workitems.test_websocket import run, socket_of
+from workitems.delivery import wait_until_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +37,7 @@ def test_an_agent_is_told_when_the_only_engine_node_dies_and_when_it_beats_again
     agent("ann")
     nodes.register_node("node-1")
     ticket("printer")
+    assert wait_until_sent()  # its push is gone before the socket opens, not received after the snapshot
 
     async def scenario():
         socket, snapshot = await socket_of("ann")
@@ -55,6 +57,7 @@ def test_a_socket_opened_while_no_node_is_alive_is_told_after_its_snapshot(agent
     agent("ann")
     nodes.register_node("node-1")
     item = ticket("printer")
+    assert wait_until_sent()
     heartbeat_goes_old("node-1")
 
     async def scenario():
