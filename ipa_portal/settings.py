@@ -317,6 +317,8 @@ USE_TZ = True
 ENGINE_STORAGE_ID = os.environ.get("ENGINE_STORAGE_ID", "")
 # A node whose heartbeat is older than this many seconds is taken over by the live ones.
 ENGINE_NODE_TIMEOUT = envint("ENGINE_NODE_TIMEOUT", "30")
+# Each web process reads this often whether any node is live, for the pages' banner (workitems/engine_watch.py).
+ENGINE_WATCH_SECONDS = float(os.environ.get("ENGINE_WATCH_SECONDS", "5"))
 
 # invoke_web_service (docs/external-actions.md): HTTPS is verified against this file (the seed's
 # ca-bundle.crt, skipped when absent) + the certificate authorities of the administration pages

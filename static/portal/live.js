@@ -10,6 +10,8 @@
 // null), current(message) -> a state name ("live", "refused") when the message says what is
 // current, else null; onMessage(message), onState(name) with "connecting", "live", "offline"
 // or what current() named; forbidden (the banner's text on 4403), stale (the countdown's tail).
+// "engine" messages (whether an engine node is alive) go to portal.js as an "engine-pushed"
+// event, which shows or hides base.html's engine banner on every live page.
 (function () {
   "use strict";
 
@@ -17,6 +19,10 @@
   const PONG_TIMEOUT_MS = 10000;
   const FIRST_DELAY_MS = 1000;
   const MAX_DELAY_MS = 30000;
+
+  function tellEngine(running) {
+    document.dispatchEvent(new CustomEvent("engine-pushed", { detail: running !== false }));
+  }
 
   function connect(options) {
     const banner = document.getElementById("connection-banner");
@@ -62,6 +68,7 @@
       const current = new WebSocket(scheme + location.host + options.path);
       socket = current;
       current.addEventListener("open", () => {
+        tellEngine(true);  // the server says "engine" at connect only while no engine node is alive
         if (options.hello) current.send(JSON.stringify(options.hello));
         pingTimer = setInterval(ping, PING_MS);
       });
@@ -74,6 +81,10 @@
           return;
         }
         if (!message || typeof message.type !== "string") return;
+        if (message.type === "engine") {
+          tellEngine(message.running);
+          return;
+        }
         const state = options.current(message);
         if (state) {  // live (again) only once the server has said what is current
           attempt = 0;

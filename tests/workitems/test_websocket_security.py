@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.workitems.test_websocket import open_socket, run, socket_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_engine_node")]
 
 
 def browser_of(user) -> Client:
