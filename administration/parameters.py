@@ -63,7 +63,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("PAS_MaxSubprocessesPerStep", "100", "a whole number, at least 1",
               "How many subprocesses one step of an instance may launch before it stops with an error.",
               _whole_number(1)),
-    Parameter("PAS_MaxInstancesPerLaunch", "200", "a whole number, at least 2",
+    Parameter("PAS_MaxInstancesPerLaunch", "50", "a whole number, at least 2",
               "How many instances one launch may grow into, counting the launched instance and every "
               "subprocess under it; a launch past it stops the launching instance with an error.",
               _whole_number(2)),

@@ -33,7 +33,7 @@ class Context:
     max_loop_iterations: int = 10_000  # PAS_MaxLoopIterations: a loop without max_iterations stops here
     max_history_per_step: int = 2_000  # PAS_MaxHistoryPerStep: history entries one step may write
     max_launches_per_step: int = 100  # PAS_MaxSubprocessesPerStep: subprocesses one step may launch
-    max_instances_per_launch: int = 200  # PAS_MaxInstancesPerLaunch: instances in one launch tree
+    max_instances_per_launch: int = 50  # PAS_MaxInstancesPerLaunch: instances in one launch tree
     launch_tree_size: int = 1  # instances in this instance's launch tree so far (its top one included)
 
 

@@ -57,6 +57,7 @@ def test_the_login_page_locks_out_with_a_clear_message(directory):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_engine_node")
 def test_logging_out_closes_the_sessions_socket_with_4401(agent):  # noqa: F811
     browser = browser_of(agent("ann"))
     headers = headers_of(browser, b"http://127.0.0.1:8000", b"127.0.0.1:8000")
@@ -153,14 +154,14 @@ def test_a_self_launching_fan_out_stops_at_the_launch_tree_bound(demo, publish, 
     publish(one_state("Fan Out", launch_one, launch_one))  # two children per level, each the same
     launch(api("admin"), "Fan Out", {})
     engine_runs()
-    # The default PAS_MaxInstancesPerLaunch (200) stops it, before the depth bound's 511.
-    assert ProcessInstance.objects.count() == 200
+    # The default PAS_MaxInstancesPerLaunch (50) stops it, before the depth bound's 511.
+    assert ProcessInstance.objects.count() == 50
     stopped = ProcessInstance.objects.filter(status="error")
     assert stopped.exists()
     assert all("PAS_MaxInstancesPerLaunch" in row.error for row in stopped)
     assert set(ProcessInstance.objects.exclude(status="error").values_list("status", flat=True)) == {"completed"}
     # Nothing half-written: every child is recorded by its parent and was started, no launch left pending.
-    assert HistoryEntry.objects.filter(what="child_created").count() == 199
+    assert HistoryEntry.objects.filter(what="child_created").count() == 49
     assert not PendingEvent.objects.exists()
 
 

@@ -159,6 +159,7 @@ def test_the_log_records_of_the_whole_run_hold_no_value(driven, api, caplog):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_engine_node")
 def test_the_monitor_socket_pushes_no_sentinel_to_a_supervisor_off_the_specification(leak_probe, publish, api):
     """The real /ws/monitor/: sam (Process Monitor, not on Payroll) watches every instance while
     carol launches the probes; no snapshot or change pushed to him holds the sentinel."""
