@@ -36,7 +36,7 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     watching = False  # subscribed or watching queues: the hub hands it every change
     watching_queues = False
     subscribing = False
-    backlog: list[tuple[int, services.ChangedRow | None]]
+    backlog: list[tuple[list[int], dict[int, services.ChangedRow]]]
     login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
 
     async def connect(self) -> None:
@@ -102,8 +102,8 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         self.shown = {row["id"] for row in rows}
         await self.send_json({"type": "snapshot", "instances": rows, "cap": self.cap})
         backlog, self.backlog = self.backlog, []
-        for instance_id, changed in backlog:
-            await self._apply(instance_id, changed)
+        for ids, changed in backlog:
+            await self._apply(ids, changed)
 
     def _stop(self) -> None:
         self.filter = None
@@ -120,29 +120,38 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     async def logins_revoked(self, event: dict[str, Any]) -> None:
         await self.close(code=NOT_AUTHENTICATED)
 
-    async def instance_changed(self, instance_id: int, changed: services.ChangedRow | None) -> None:
-        """Called by the hub for each committed change while this socket watches."""
+    async def instances_changed(self, ids: list[int], changed: dict[int, services.ChangedRow]) -> None:
+        """Called by the hub with each batch of committed changes while this socket watches
+        (``changed``: the rows read after the commits; an id left out is gone)."""
         if self.watching_queues:
             await self.send_json({"type": "queues_changed"})
         if self.subscribing:
-            self.backlog.append((instance_id, changed))
+            self.backlog.append((ids, changed))
         elif self.filter is not None:
-            await self._apply(instance_id, changed)
+            await self._apply(ids, changed)
 
-    async def _apply(self, instance_id: int, changed: services.ChangedRow | None) -> None:
-        if self.filter is None or self.user is None:
-            return
-        visible = changed is not None and changed.visible_to(self.user)
-        if changed is not None and visible and matches(self.filter, changed.row, timezone.now()):
-            if instance_id not in self.shown and len(self.shown) >= self.cap:
-                cap = self.cap
-                self._stop()
-                reason = (f"This filter now matches more than the {cap} instances the monitor watches at once "
-                          f"({services.CAP_PARAMETER}), so it was stopped. Narrow it and open it again.")
-                await self.send_json({"type": "refused", "reason": reason, "cap": cap})
+    async def _apply(self, ids: list[int], changed: dict[int, services.ChangedRow]) -> None:
+        now = timezone.now()
+        for instance_id in ids:
+            if self.filter is None or self.user is None:
                 return
-            self.shown.add(instance_id)
-            await self.send_json({"type": "changed", "instance": changed.shown})
-        elif instance_id in self.shown:
-            self.shown.discard(instance_id)
-            await self.send_json({"type": "removed", "id": instance_id})
+            row = changed.get(instance_id)
+            if row is not None and row.visible_to(self.user) and matches(self.filter, row.row, now):
+                if not await self._show(instance_id, row.shown):
+                    return
+            elif instance_id in self.shown:
+                self.shown.discard(instance_id)
+                await self.send_json({"type": "removed", "id": instance_id})
+
+    async def _show(self, instance_id: int, shown: dict[str, Any]) -> bool:
+        """Push a matching row; False when it would take the subscription past the cap (ended)."""
+        if instance_id not in self.shown and len(self.shown) >= self.cap:
+            cap = self.cap
+            self._stop()
+            reason = (f"This filter now matches more than the {cap} instances the monitor watches at once "
+                      f"({services.CAP_PARAMETER}), so it was stopped. Narrow it and open it again.")
+            await self.send_json({"type": "refused", "reason": reason, "cap": cap})
+            return False
+        self.shown.add(instance_id)
+        await self.send_json({"type": "changed", "instance": shown})
+        return True

@@ -190,6 +190,8 @@ def test_unsubscribe_ends_the_pushes(probe):
         socket = await socket_of("sam")
         await socket.subscribe({})
         await socket.send({"type": "unsubscribe"})
+        await socket.send({"type": "ping"})  # answered once the server has handled the unsubscribe
+        assert (await socket.receive())["type"] == "pong"
         await sync_to_async(probe)("Acme")
         assert await socket.receive_nothing()
         await socket.close()
