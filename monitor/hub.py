@@ -53,7 +53,11 @@ class Reader:
 
     def close(self) -> None:
         """Close the thread's connection (after any read in progress)."""
-        self.executor.submit(connection.close)
+        self.executor.submit(_close_connection)
+
+
+def _close_connection() -> None:
+    connection.close()  # the connection of the thread this runs in
 
 
 def _kept_connection(function: Callable[..., T], args: tuple) -> T:
