@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -22,10 +23,12 @@ from django.utils import timezone
 from administration import logins, policy
 from administration.models import User
 from monitor import schemas, services
-from monitor.filters import Filter, FilterInvalid, matches, parse_filter
+from monitor.filters import Filter, FilterInvalid, crossing, matches, parse_filter
 from monitor.hub import hub_for
 from workitems import delivery as workitem_delivery
 from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user, token_in
+
+CROSSING_CHECKS_SECONDS = 1.0  # at most one check a second for instances crossing waiting_longer_than
 
 
 class MonitorConsumer(AsyncJsonWebsocketConsumer):
@@ -38,10 +41,13 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     subscribing = False
     backlog: list[tuple[list[int], dict[int, services.ChangedRow]]]
     login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
+    clock: asyncio.Task | None = None  # watches waiting_longer_than crossings of the subscription
+    wake_at: datetime | None = None  # the next crossing known
+    rescheduled: asyncio.Event
 
     async def connect(self) -> None:
         await self.accept()
-        self.shown, self.backlog = set(), []
+        self.shown, self.backlog, self.rescheduled = set(), [], asyncio.Event()
         user = await authenticated_user(self.scope)
         if user is None:
             await self.close(code=NOT_AUTHENTICATED)
@@ -104,11 +110,37 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         backlog, self.backlog = self.backlog, []
         for ids, changed in backlog:
             await self._apply(ids, changed)
+        if wanted.waits and self.filter is wanted:
+            self.clock = asyncio.get_running_loop().create_task(self._push_crossings(wanted))
 
     def _stop(self) -> None:
         self.filter = None
         self.shown, self.backlog = set(), []
         self.watching = self.watching_queues
+        if self.clock is not None:
+            self.clock.cancel()
+        self.clock = self.wake_at = None
+
+    async def _push_crossings(self, f: Filter) -> None:
+        """Push the instances that start to match ``f`` because their wait passed
+        ``waiting_longer_than``, which no commit announces. Sleeps until the next crossing (asked of
+        the database, or seen in a change by ``_apply``), then reads which instances match now."""
+        read = database_sync_to_async
+        while self.filter is f:
+            if self.wake_at is None:
+                self.wake_at = await read(services.next_crossing)(self.user, f, timezone.now())
+            self.rescheduled.clear()
+            timeout = None if self.wake_at is None else (self.wake_at - timezone.now()).total_seconds() + 0.05
+            try:
+                await asyncio.wait_for(self.rescheduled.wait(), max(0.0, timeout) if timeout is not None else None)
+                continue  # a change brought an earlier crossing
+            except TimeoutError:
+                pass
+            self.wake_at = None
+            new = [i for i in await read(services.matching_ids)(self.user, f, self.cap + 1) if i not in self.shown]
+            if new:
+                await self._apply(new, await read(services.changed_rows)(new))
+            await asyncio.sleep(CROSSING_CHECKS_SECONDS)
 
     async def disconnect(self, code: int) -> None:
         self.watching_queues = False
@@ -136,12 +168,21 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
             if self.filter is None or self.user is None:
                 return
             row = changed.get(instance_id)
-            if row is not None and row.visible_to(self.user) and matches(self.filter, row.row, now):
-                if not await self._show(instance_id, row.shown):
+            seen = row if row is not None and row.visible_to(self.user) else None
+            if seen is not None and matches(self.filter, seen.row, now):
+                if not await self._show(instance_id, seen.shown):
                     return
-            elif instance_id in self.shown:
-                self.shown.discard(instance_id)
-                await self.send_json({"type": "removed", "id": instance_id})
+            else:
+                if instance_id in self.shown:
+                    self.shown.discard(instance_id)
+                    await self.send_json({"type": "removed", "id": instance_id})
+                if seen is not None and self.filter is not None and self.filter.waits:
+                    self._expect_crossing(crossing(self.filter, seen.row, now))
+
+    def _expect_crossing(self, at: datetime | None) -> None:
+        if at is not None and (self.wake_at is None or at < self.wake_at):
+            self.wake_at = at
+            self.rescheduled.set()
 
     async def _show(self, instance_id: int, shown: dict[str, Any]) -> bool:
         """Push a matching row; False when it would take the subscription past the cap (ended)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from administration import policy
@@ -86,6 +86,23 @@ def filtered_instances(user: User, f: Filter, now: datetime | None = None) -> Qu
                                                                 reference__icontains=f.q.strip()))
         found = found.filter(Q(pk=f.q_id) | by_reference if f.q_id is not None else by_reference)
     return found
+
+
+def matching_ids(user: User, f: Filter, limit: int) -> list[int]:
+    """The ids of at most ``limit`` instances ``f`` matches now (one query on the ids alone)."""
+    return list(filtered_instances(user, f).order_by().values_list("pk", flat=True)[:limit])
+
+
+def next_crossing(user: User, f: Filter, now: datetime) -> datetime | None:
+    """The next moment an instance the user may see starts to match ``f`` by waiting alone
+    (``filters.crossing`` as one query), or None when ``f`` has no ``waiting_longer_than`` or
+    nothing will cross without a change."""
+    if f.waiting_longer_than is None:
+        return None
+    wait = timezone.timedelta(minutes=f.waiting_longer_than)
+    oldest = (filtered_instances(user, f.without_wait()).filter(updated_at__gt=now - wait)
+              .aggregate(at=Min("updated_at"))["at"])
+    return oldest + wait if oldest is not None else None
 
 
 def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:

@@ -7,10 +7,12 @@ set. Every message received is checked against its schema in ``monitor.schemas``
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from monitor.schemas import validate_server_message
 from tests.monitor.conftest import SECRET, complete_check, set_cap
@@ -24,8 +26,8 @@ class Socket:
         self.communicator = communicator
         self.received: list[dict] = []
 
-    async def receive(self) -> dict:
-        message = await self.communicator.receive_json_from(timeout=WAIT)
+    async def receive(self, timeout: float = WAIT) -> dict:
+        message = await self.communicator.receive_json_from(timeout=timeout)
         validate_server_message(message)
         self.received.append(message)
         return message
@@ -33,10 +35,10 @@ class Socket:
     async def receive_nothing(self) -> bool:
         return await self.communicator.receive_nothing(timeout=0.3)
 
-    async def receive_until(self, wanted) -> dict:
+    async def receive_until(self, wanted, timeout: float = WAIT) -> dict:
         """The first message for which ``wanted(message)`` holds (a change may be pushed more than once)."""
         while True:
-            message = await self.receive()
+            message = await self.receive(timeout)
             if wanted(message):
                 return message
 
@@ -149,6 +151,29 @@ def test_a_subscription_that_grows_past_the_cap_is_ended_with_refused(probe):
         assert refused["type"] == "refused" and "stopped" in refused["reason"]
         await sync_to_async(probe)("Later")
         assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_an_instance_enters_a_waiting_longer_than_filter_when_its_wait_passes_without_a_change(probe):
+    waiting = probe("Acme")
+    fresh = probe("Zenith")
+
+    @sync_to_async
+    def last_changed_ago(instance, age: timedelta) -> None:  # as if it had waited that long (no step)
+        from processes.models import ProcessInstance
+
+        ProcessInstance.objects.filter(pk=instance.pk).update(updated_at=timezone.now() - age)
+
+    async def scenario():
+        await last_changed_ago(waiting, timedelta(seconds=58))  # one minute's wait passes in 2 s
+        socket = await socket_of("sam")
+        snapshot = await socket.subscribe({"process": "Probe", "waiting_longer_than": 1})
+        assert snapshot["type"] == "snapshot" and snapshot["instances"] == []
+        crossed = await socket.receive_until(lambda m: m["type"] == "changed", timeout=60)
+        assert crossed["instance"]["id"] == waiting.pk and crossed["instance"]["status"] == "waiting"
+        assert fresh.pk not in [m["instance"]["id"] for m in socket.received if m["type"] == "changed"]
         await socket.close()
 
     run(scenario)
