@@ -3,9 +3,11 @@
 In a process of the portal (production settings), ``monitor.services.snapshot`` is timed as
 the socket calls it on ``subscribe``, for filters of four sizes: a narrow one (about 100
 rows), one process for one user (about 1,250), one user (about 5,000: a whole snapshot at the
-default cap) and one process (25,000: refused, the cost of saying no). Each is run many times;
-p50 and p99 are printed. The push latency and the engine's rate with 50 subscribed supervisors
-are not measured here yet (see docs/performance.md).
+default cap) and one process (25,000: refused, the cost of saying no); then filters on the
+other keys that find few instances (state, waiting on, waiting longer than, error text, an
+instance id), each of which must read an index rather than every instance. Each is run many
+times; p50 and p99 are printed. The push latency and the engine's rate with 50 subscribed
+supervisors are ``bench/monitor_latency.py``.
 """
 
 from __future__ import annotations
@@ -54,11 +56,19 @@ def _measure(runs: int) -> dict:
              .values_list("started_by__username", flat=True).first())
     narrow_from = (ProcessInstance.objects.filter(process_name=PROCESSES[0], started_by__username=owner)
                    .order_by("-started_at").values_list("started_at", flat=True)[99:100].first())
+    narrow_id = ProcessInstance.objects.order_by("id").values_list("id", flat=True)[50_000]
     filters = {
         "narrow (about 100 rows)": {"process": PROCESSES[0], "started_by": owner,
                                     **({"started_after": narrow_from.isoformat()} if narrow_from else {})},
         "one user (at the cap)": {"process": PROCESSES[0], "started_by": owner},
         "one process (refused)": {"process": PROCESSES[0]},
+        # Keys that find few of the 100,000 (each must read an index, not every instance):
+        "process and a state no one is in": {"process": PROCESSES[0], "state": "Review"},
+        "waiting on a timer": {"waiting_on": "timer"},
+        "waiting longer than 30 days": {"waiting_longer_than": 30 * 24 * 60},
+        "error text": {"error": "division by zero"},
+        "free text: an instance id": {"q": str(narrow_id)},
+        "waiting user (at the cap)": {"waiting_user": owner},
     }
     results = {}
     for name, data in filters.items():
