@@ -114,7 +114,12 @@ class HistoryEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["instance", "id"])]
+        indexes = [
+            models.Index(fields=["instance", "id"]),
+            # When each instance entered its current state: the monitor's "time in state" column.
+            models.Index(fields=["instance", "at"], condition=models.Q(what="state_entered"),
+                         name="history_state_entered"),
+        ]
 
 
 class PendingEvent(models.Model):
