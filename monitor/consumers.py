@@ -28,6 +28,7 @@ from monitor.hub import hub_for
 from workitems import delivery as workitem_delivery
 from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user, token_in
 
+SNAPSHOT_ROWS_PER_MESSAGE = 500  # about 250 kB: well under a WebSocket message's size limit
 CROSSING_CHECKS_SECONDS = 1.0  # at most one check a second for instances crossing waiting_longer_than
 
 
@@ -96,17 +97,25 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         self.subscribing = self.watching = True
         await hub_for(self.channel_layer).join(self)
         try:
-            rows = await database_sync_to_async(services.snapshot)(self.user, wanted)
+            first = await database_sync_to_async(services.first_rows)(self.user, wanted)
             cap = await database_sync_to_async(services.monitor_cap)()
         except services.TooBroad as exc:
+            self.subscribing = False
             self._stop()
             await self.send_json({"type": "refused", "reason": str(exc), "cap": exc.cap})
             return
+        self.shown = {row["id"] for row in first.rows}
+        await self.send_json({"type": "snapshot", "instances": first.rows, "cap": cap, "total": first.total})
+        try:
+            if first.after is not None:
+                rest = await database_sync_to_async(services.rows_after)(self.user, wanted, first.after)
+                for start in range(0, len(rest), SNAPSHOT_ROWS_PER_MESSAGE):
+                    rows = rest[start:start + SNAPSHOT_ROWS_PER_MESSAGE]
+                    self.shown.update(row["id"] for row in rows)
+                    await self.send_json({"type": "snapshot_rows", "instances": rows})
         finally:
             self.subscribing = False
         self.filter, self.cap = wanted, cap
-        self.shown = {row["id"] for row in rows}
-        await self.send_json({"type": "snapshot", "instances": rows, "cap": self.cap})
         backlog, self.backlog = self.backlog, []
         for ids, changed in backlog:
             await self._apply(ids, changed)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from administration import policy
@@ -34,6 +34,7 @@ from workitems.models import OPEN_STATUSES, WorkItem
 
 CAP_PARAMETER = "PAS Maximum Monitored Flows"
 CAP_MINIMUM = 100
+FIRST_ROWS = 100  # rows of a snapshot's first message; the rest follow in snapshot_rows messages
 IDS_AS_A_LIST = 1000  # rows' ids passed to the queries of their extra columns as a list, up to this many
 ROW_FIELDS = ("id", "process_name", "definition__version", "status", "current_state", "waiting_on",
               "waiting_detail", "error", "started_by__username", "started_at", "updated_at", "ended_at",
@@ -109,8 +110,22 @@ def next_crossing(user: User, f: Filter, now: datetime) -> datetime | None:
     return oldest + wait if oldest is not None else None
 
 
-def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
-    """Every row ``f`` matches, newest first; ``TooBroad`` past the cap, ``NotAllowed`` without the license."""
+ORDER = ("-started_at", "-id")  # a snapshot's rows: newest first
+
+
+@dataclass(frozen=True)
+class FirstRows:
+    """What a subscription shows first: how many match (at most the cap) and the first rows."""
+
+    total: int
+    rows: list[dict[str, Any]]
+    after: tuple[datetime, int] | None  # where the rest begins (None: there is no rest)
+
+
+def first_rows(user: User, f: Filter, size: int = FIRST_ROWS) -> FirstRows:
+    """How many instances ``f`` matches and the first ``size`` rows, newest first (three
+    queries of ``size`` rows, whatever the count); ``TooBroad`` past the cap, ``NotAllowed``
+    without the license."""
     policy.require_monitor(user)
     cap = monitor_cap()
     found = filtered_instances(user, f)
@@ -118,9 +133,27 @@ def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
     matched = found.values("pk")[: cap + 1].count()
     if matched > cap:
         raise TooBroad(matched, cap)
-    rows = list(found.order_by("-started_at", "-id").values(*ROW_FIELDS))
+    rows = list(found.order_by(*ORDER).values(*ROW_FIELDS)[:size])
+    after = (rows[-1]["started_at"], rows[-1]["id"]) if rows and matched > len(rows) else None
+    return FirstRows(matched, serialize_rows(rows), after)
+
+
+def rows_after(user: User, f: Filter, after: tuple[datetime, int]) -> list[dict[str, Any]]:
+    """The rest of a snapshot: the rows ``f`` matches that come after ``after`` (the last of the
+    first rows) in the snapshot's order. A position, not an offset: an instance that stops
+    matching meanwhile does not shift what follows (its change reaches the socket)."""
+    started_at, last_id = after
+    found = filtered_instances(user, f).filter(Q(started_at__lt=started_at) | Q(started_at=started_at,
+                                                                                pk__lt=last_id))
+    rows = list(found.order_by(*ORDER).values(*ROW_FIELDS))
     # A few ids go as a list; thousands as the filter itself, which would otherwise run once more.
     return serialize_rows(rows, within=found.values("pk") if len(rows) > IDS_AS_A_LIST else None)
+
+
+def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
+    """Every row ``f`` matches, newest first; ``TooBroad`` past the cap, ``NotAllowed`` without the license."""
+    first = first_rows(user, f)
+    return first.rows + (rows_after(user, f, first.after) if first.after is not None else [])
 
 
 @dataclass(frozen=True)

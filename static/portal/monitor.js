@@ -128,6 +128,8 @@
         rows.clear();
         for (const row of message.instances) rows.set(row.id, row);
         refused.hidden = true;
+      } else if (message.type === "snapshot_rows") {  // the rest of a snapshot of more than 100 rows
+        for (const row of message.instances) rows.set(row.id, row);
       } else if (message.type === "changed") {
         if (!rows.has(message.instance.id)) {
           arrived.add(message.instance.id);

@@ -179,6 +179,29 @@ def test_an_instance_enters_a_waiting_longer_than_filter_when_its_wait_passes_wi
     run(scenario)
 
 
+def test_a_snapshot_of_more_than_a_hundred_rows_comes_as_the_count_and_the_first_rows_then_the_rest(probe):
+    @sync_to_async
+    def newest_first() -> list[int]:
+        from processes.models import ProcessInstance
+
+        return list(ProcessInstance.objects.filter(process_name="Probe").order_by("-started_at", "-id")
+                    .values_list("id", flat=True))
+
+    async def scenario():
+        await sync_to_async(make_instances)(620)
+        socket = await socket_of("sam")
+        first = await socket.subscribe({"process": "Probe"})
+        assert first["type"] == "snapshot" and first["total"] == 620 and len(first["instances"]) == 100
+        rest = [await socket.receive(), await socket.receive()]
+        assert [(m["type"], len(m["instances"])) for m in rest] == [("snapshot_rows", 500), ("snapshot_rows", 20)]
+        assert [row["id"] for m in [first, *rest] for row in m["instances"]] == await newest_first()
+        launched = await sync_to_async(probe)("After")  # then live, as after any snapshot
+        assert (await socket.receive_until(lambda m: m["type"] == "changed"))["instance"]["id"] == launched.pk
+        await socket.close()
+
+    run(scenario)
+
+
 def test_without_the_monitor_license_the_socket_closes_with_4403(world):
     async def scenario():
         socket = await socket_of("alice")
