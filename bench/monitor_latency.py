@@ -194,6 +194,7 @@ class Supervisor:
         self.token = token
         self.filter = {"process": PROCESS, "started_by": launcher_name}
         self.ready = asyncio.Event()
+        self.expected = self.received = 0
         self.changed: dict[int, float] = {}
 
     async def listen(self, port: int) -> None:
@@ -205,8 +206,11 @@ class Supervisor:
             async for raw in ws:
                 now = time.time()
                 message = json.loads(raw)
-                if message["type"] == "snapshot":
-                    self.ready.set()
+                if message["type"] in ("snapshot", "snapshot_rows"):  # ready once the whole snapshot is in
+                    self.expected = message.get("total", self.expected)
+                    self.received += len(message["instances"])
+                    if self.received >= self.expected:
+                        self.ready.set()
                 elif message["type"] == "changed":
                     self.changed.setdefault(message["instance"]["id"], now)
 

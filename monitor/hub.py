@@ -5,9 +5,9 @@ the channel layer's group would send each change through Redis once per supervis
 the first socket of an event loop starts a ``Hub``: it joins ``monitor.changes`` with a
 channel of its own and receives each change once. Changes are matched in **batches**: the ids
 that arrive while a batch is being read and matched wait in ``pending`` and make the next
-batch, so a burst of engine steps costs one read of four queries per batch
-(``services.changed_rows``) instead of four queries per change, and a steady trickle is
-read as soon as it comes. The hub hands each batch to the local sockets, which decide with
+batch, at most one batch every 25 ms, so a burst of engine steps costs one read of four
+queries per batch (``services.changed_rows``) instead of four queries per change, and a
+steady trickle is read as soon as it comes. The hub hands each batch to the local sockets, which decide with
 the pure matcher and their user's cached rights.
 
 Reads run in one thread of the hub's own that keeps its database connection open while
@@ -33,6 +33,7 @@ from monitor import delivery, services
 
 log = logging.getLogger("ipa.monitor.hub")
 RENEW_SECONDS = 3600.0
+BATCH_SECONDS = 0.025
 T = TypeVar("T")
 
 
@@ -109,7 +110,12 @@ class Hub:
         return any(listener.watching for listener in self.listeners)
 
     async def _match(self) -> None:
+        loop = asyncio.get_running_loop()
+        read_at = 0.0
         while self.pending and self._watched():
+            # At most one read per BATCH_SECONDS: a trickle is read at once, a burst in larger batches.
+            await asyncio.sleep(max(0.0, read_at + BATCH_SECONDS - loop.time()))
+            read_at = loop.time()
             ids, self.pending = list(self.pending), {}
             try:
                 changed = await self.reader.read(services.changed_rows, ids)
