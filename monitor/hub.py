@@ -11,10 +11,10 @@ steady trickle is read as soon as it comes. The hub hands each batch to the loca
 the pure matcher and their user's cached rights.
 
 Reads run in one thread of the hub's own that keeps its database connection open while
-sockets watch (``database_sync_to_async`` opens and closes one per call when
+changes keep coming (``database_sync_to_async`` opens and closes one per call when
 ``CONN_MAX_AGE`` is 0: most of a change's cost at a trickle, docs/performance.md). The
-connection is closed when the last socket leaves, and opened again on the next read after
-an error. Membership is renewed every hour (channel layers expire group memberships after
+connection is closed after 5 s without a read, when the last socket leaves, and after an
+error; the next read opens one. Membership is renewed every hour (channel layers expire group memberships after
 a day).
 """
 
@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,7 @@ from monitor import delivery, services
 log = logging.getLogger("ipa.monitor.hub")
 RENEW_SECONDS = 3600.0
 BATCH_SECONDS = 0.025
+IDLE_SECONDS = 5.0  # the reader's connection is closed after this long without a read
 T = TypeVar("T")
 
 
@@ -44,17 +47,38 @@ class Listener(Protocol):
 
 
 class Reader:
-    """One thread that reads for the hub, on a database connection it keeps between reads."""
+    """One thread that reads for the hub, on a database connection it keeps between reads
+    (closed after IDLE_SECONDS without one, and when the last socket leaves)."""
 
     def __init__(self) -> None:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="monitor-hub")
+        self.used_at = 0.0
+        self.timer: threading.Timer | None = None
 
     async def read(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, _kept_connection, function, args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, _kept_connection, function, args)
+        finally:
+            self.used_at = time.monotonic()
+            if self.timer is None or not self.timer.is_alive():
+                self._close_if_idle_in(IDLE_SECONDS)
 
     def close(self) -> None:
         """Close the thread's connection (after any read in progress)."""
         self.executor.submit(_close_connection)
+
+    def _close_if_idle_in(self, seconds: float) -> None:
+        # A timer thread, not the event loop: the loop that read may be gone (tests run one per test).
+        self.timer = threading.Timer(seconds, self._close_if_idle)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _close_if_idle(self) -> None:
+        idle = time.monotonic() - self.used_at
+        if idle >= IDLE_SECONDS:
+            self.close()
+        else:
+            self._close_if_idle_in(IDLE_SECONDS - idle)
 
 
 def _close_connection() -> None:
