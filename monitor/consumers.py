@@ -5,7 +5,8 @@ The socket then listens to its process's ``monitor.hub`` (which receives each ch
 runtime publishes after a commit once, and reads the committed row once), answers with a
 ``snapshot`` (or ``refused`` past ``PAS Maximum Monitored Flows``), and for each change decides
 with the pure matcher and its user's rights whether to push ``changed`` or ``removed``.
-A subscription that would grow past the cap ends with ``refused``. Closes with 4401 (not
+A subscription that would grow past the cap ends with ``refused``. Apart from that, ``engine``
+says when no engine node is live (at connect) and when that changes (``workitems.engine_watch``). Closes with 4401 (not
 authenticated) or 4403 (no Process Monitor license) after accepting, so the browser sees it.
 """
 
@@ -27,6 +28,7 @@ from monitor.filters import Filter, FilterInvalid, crossing, matches, parse_filt
 from monitor.hub import hub_for
 from workitems import delivery as workitem_delivery
 from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user, token_in
+from workitems.engine_watch import engine_message, engine_watch
 
 SNAPSHOT_ROWS_PER_MESSAGE = 500  # about 250 kB: well under a WebSocket message's size limit
 CROSSING_CHECKS_SECONDS = 1.0  # at most one check a second for instances crossing waiting_longer_than
@@ -63,6 +65,8 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         for group in self.login_groups:  # closed at logout, token revocation, deactivation
             await self.channel_layer.group_add(group, self.channel_name)
         workitem_delivery.serve_sockets_from(asyncio.get_running_loop())
+        if not await engine_watch().join(self):  # the supervisor sees that nothing moves, and why
+            await self.send_json(engine_message(False))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         try:
@@ -152,6 +156,7 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.sleep(CROSSING_CHECKS_SECONDS)
 
     async def disconnect(self, code: int) -> None:
+        engine_watch().leave(self)
         self.watching_queues = False
         self._stop()
         hub_for(self.channel_layer).leave(self)
@@ -160,6 +165,9 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
 
     async def logins_revoked(self, event: dict[str, Any]) -> None:
         await self.close(code=NOT_AUTHENTICATED)
+
+    async def engine_changed(self, running: bool) -> None:
+        await self.send_json(engine_message(running))
 
     async def instances_changed(self, ids: list[int], changed: dict[int, services.ChangedRow]) -> None:
         """Called by the hub with each batch of committed changes while this socket watches

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.filters import STATUSES
-from workitems.schemas import NULLABLE_TIMESTAMP, TIMESTAMP, _message, validation_error
+from workitems.schemas import ENGINE, NULLABLE_TIMESTAMP, TIMESTAMP, _message, validation_error
 
 NAMES = {"type": "array", "items": {"type": "string"}}
 
@@ -57,6 +57,8 @@ SERVER_MESSAGES: dict[str, dict[str, Any]] = {
     "removed": _message("removed", {"id": {"type": "integer"}}),
     # The queues page asked to watch queues: something about work items or instances changed.
     "queues_changed": _message("queues_changed"),
+    # Whether an engine node is live: at connect only when none is, then whenever that changes.
+    "engine": ENGINE,
     "pong": _message("pong"),
     "error": _message("error", {"reason": {"type": "string"}}),
 }

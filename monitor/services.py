@@ -27,7 +27,7 @@ from monitor.filters import Filter, Row, parse_filter
 from monitor.models import SavedFilter
 from monitor.timeline import Entry, timeline
 from processes.errors import NotFound, ServiceError
-from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
+from processes.models import HistoryEntry, ProcessDefinition, ProcessInstance, RelatedInteraction
 from processes.services import instances
 from processes.services.definitions import compiled_process
 from workitems.models import OPEN_STATUSES, WorkItem
@@ -163,16 +163,18 @@ class ChangedRow:
     row: Row
     shown: dict[str, Any]
     started_by_id: int | None
+    category: str | None = None
 
     def visible_to(self, user: User) -> bool:
-        return policy.can_view_instance(user, self.started_by_id)
+        return policy.can_view_instance(user, self.started_by_id, self.row.process, self.category)
 
 
 def changed_rows(ids: list[int]) -> dict[int, ChangedRow]:
     """Instances as matching reads them and as rows show them, for whoever may see them (an id
     that is gone is left out). Four queries for any number of ids: the monitor's hub reads each
     batch of changes with one call."""
-    values = list(ProcessInstance.objects.filter(pk__in=ids).values(*ROW_FIELDS, "started_by_id"))
+    values = list(ProcessInstance.objects.filter(pk__in=ids)
+                  .values(*ROW_FIELDS, "started_by_id", "definition__category"))
     if not values:
         return {}
     shown = {row["id"]: row for row in serialize_rows(values)}
@@ -190,7 +192,7 @@ def changed_rows(ids: list[int]) -> dict[int, ChangedRow]:
             updated_at=v["updated_at"], error=v["error"],
             waiting_users=tuple(row["waiting_users"]), waiting_workgroups=tuple(row["waiting_workgroups"]),
             references=tuple(references.get(v["id"], ())),
-        ), row, v["started_by_id"])
+        ), row, v["started_by_id"], v["definition__category"])
     return changed
 
 
@@ -269,6 +271,17 @@ def _iso(moment: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def watchable_processes(user: User) -> list[str]:
+    """The process names the filter form offers: those whose instances the user may see."""
+    definitions = ProcessDefinition.objects.all()
+    if not policy.can_view_all_instances(user):
+        scope = policy.principal_for(user)
+        definitions = definitions.filter(scope.scope_q("view", "name", "category")
+                                         | Q(name__in=ProcessInstance.objects.filter(started_by=user)
+                                             .values("process_name")))
+    return list(definitions.order_by("name").values_list("name", flat=True).distinct())
+
+
 # ---------------------------------------------------------------------- saved filters
 
 
@@ -345,11 +358,14 @@ def instance_details(user: User, instance_id: int) -> dict[str, Any]:
         "instance": instance,
         "variables": [(name, shown_value(value))
                       for name, value in instances.instance_variables(user, instance).items()],
+        "locals": [(where, [(name, shown_value(value)) for name, value in values.items()])
+                   for where, values in instances.instance_locals(user, instance)],
         "timeline": list(reversed(timeline(entries, recipients))),
         "work_items": items,
         "children": children,
         "interactions": list(instance.related_interactions.select_related("created_by")),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
+        "can_manage": policy.can_manage(user, instance.process_name, instance.definition.category),
         "states": list(compiled_process(instance.definition_id).states),
         "diagram_svg": draw(instance.definition.document, instance.current_state,
                             [e.detail for e in entries if e.what == "state_entered"]),

@@ -78,6 +78,9 @@ class ProcessInstance(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     parent_token = models.CharField(max_length=20, blank=True)  # set when the parent waits for this child
     depth = models.PositiveSmallIntegerField(default=0)
+    # The top-level instance a subprocess was launched under (null: this one is top-level), so a
+    # step can count its launch tree against PAS_MaxInstancesPerLaunch with one indexed query.
+    launch_tree = models.BigIntegerField(null=True, blank=True, db_index=True)
     owner = models.CharField(max_length=100, blank=True)  # storage id of the engine node that owns it
     execution = models.JSONField(default=dict)  # the engine's execution state
 

@@ -1,9 +1,9 @@
 """``/ws/workitems/``: the caller's work items, live (contract in interfaces.md).
 
 On connect: authenticate (session cookie, or ``?token=``), check the license, join the
-user's group and send a ``snapshot``; then forward what ``workitems.delivery`` pushes to
-the group. Closes with 4401 (not authenticated) or 4403 (no license) after accepting, so
-the browser sees the code.
+user's group and send a ``snapshot`` (then ``engine`` if no engine node is live); then forward
+what ``workitems.delivery`` pushes to the group, and ``engine`` whenever that changes. Closes
+with 4401 (not authenticated) or 4403 (no license) after accepting, so the browser sees the code.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from administration import logins, origins, policy
 from administration.models import User
 from workitems import delivery, queues, schemas, services, sockets
+from workitems.engine_watch import engine_message, engine_watch
 
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
@@ -53,8 +54,11 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await database_sync_to_async(sockets.socket_opened)(user.pk, self.channel_name)  # presence follows
         await self.send_json({"type": "snapshot", "work_items": await snapshot(user)})
+        if not await engine_watch().join(self):
+            await self.send_json(engine_message(False))
 
     async def disconnect(self, code: int) -> None:
+        engine_watch().leave(self)
         for group in [*([self.group] if self.group else []), *self.login_groups, *self.queue_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.group:
@@ -80,6 +84,9 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
 
     async def workitems_push(self, event: dict[str, Any]) -> None:
         await self.send_json(event["message"])
+
+    async def engine_changed(self, running: bool) -> None:
+        await self.send_json(engine_message(running))
 
 
 async def authenticated_user(scope: dict[str, Any]) -> User | None:

@@ -74,6 +74,11 @@ def heartbeat_interval() -> float:
     return max(0.2, node_timeout().total_seconds() / 6)
 
 
+def any_node_live() -> bool:
+    """Whether any engine node beats: one small query (the pages' engine banner asks every few seconds)."""
+    return EngineNode.objects.filter(stopped_at=None, heartbeat_at__gte=timezone.now() - node_timeout()).exists()
+
+
 def node_state(node: EngineNode, now: datetime) -> str:
     """``live``, ``dead`` (heartbeat expired), ``restoring`` (dead, a takeover under way),
     ``taken over`` or ``stopped`` (cleanly)."""

@@ -17,7 +17,7 @@ from django.utils import timezone
 from monitor.schemas import validate_server_message
 from tests.monitor.conftest import SECRET, complete_check, set_cap
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_engine_node")]
 WAIT = 5  # seconds a push may take to arrive (Redis included)
 
 
@@ -336,5 +336,38 @@ def test_deactivating_a_supervisor_closes_the_monitor_socket_with_4401(world):
 
         await deactivate()
         assert await socket.close_code() == 4401
+
+    run(scenario)
+
+
+def test_a_supervisor_is_told_when_no_engine_node_is_alive_and_when_one_beats_again(probe, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from processes.models import EngineNode
+    from processes.services import nodes
+
+    settings.ENGINE_WATCH_SECONDS = 0.05
+    first = probe("Acme")
+
+    def heartbeat_goes_old() -> None:
+        EngineNode.objects.update(heartbeat_at=timezone.now() - timedelta(seconds=settings.ENGINE_NODE_TIMEOUT + 60))
+
+    def is_engine(message: dict) -> bool:  # (the launch's change may arrive after the snapshot)
+        return message["type"] == "engine"
+
+    async def scenario():
+        socket = await socket_of("sam")
+        snapshot = await socket.subscribe({"process": "Probe"})
+        assert [row["id"] for row in snapshot["instances"]] == [first.pk]
+        await sync_to_async(heartbeat_goes_old)()
+        assert await socket.receive_until(is_engine) == {"type": "engine", "running": False}
+        second = await socket_of("sam")  # a monitor opened meanwhile is told at once
+        assert await second.receive() == {"type": "engine", "running": False}
+        await sync_to_async(nodes.beat)()
+        for each in (socket, second):
+            assert await each.receive_until(is_engine) == {"type": "engine", "running": True}
+            await each.close()
 
     run(scenario)

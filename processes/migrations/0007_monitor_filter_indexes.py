@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('processes', '0005_merge_0004_instance_import_0004_variablelogentry'),
+        ('processes', '0006_instance_launch_tree'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
