@@ -42,9 +42,13 @@ INSTANCE_ROW = {
 INSTANCE_ROW["required"] = list(INSTANCE_ROW["properties"])
 
 SERVER_MESSAGES: dict[str, dict[str, Any]] = {
-    # The answer to subscribe: every instance the filter matches that the user may see.
+    # The answer to subscribe: how many instances the filter matches that the user may see
+    # (total) and the first of them, newest first; when total is more, snapshot_rows follow.
     "snapshot": _message("snapshot", {"instances": {"type": "array", "items": INSTANCE_ROW},
-                                      "cap": {"type": "integer"}}),
+                                      "cap": {"type": "integer"}, "total": {"type": "integer"}}),
+    # The rest of the snapshot, in order, in messages of at most 500 rows (a WebSocket message
+    # has a size limit: Daphne's is 1 MiB, about 2,000 rows).
+    "snapshot_rows": _message("snapshot_rows", {"instances": {"type": "array", "items": INSTANCE_ROW}}),
     # The filter matches more than PAS Maximum Monitored Flows (at subscribe, or grown past it since).
     "refused": _message("refused", {"reason": {"type": "string"}, "cap": {"type": "integer"}}),
     # An instance that matches changed (or started to match).

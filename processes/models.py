@@ -90,6 +90,12 @@ class ProcessInstance(models.Model):
             models.Index(fields=["process_name", "status", "-started_at"]),
             models.Index(fields=["status", "-started_at"]),
             models.Index(fields=["started_by", "-started_at"]),
+            # The monitor's filters (docs/performance.md): current state, what it waits on, how
+            # long it has waited, and the few instances with an error message.
+            models.Index(fields=["process_name", "current_state"], name="instance_process_state"),
+            models.Index(fields=["waiting_on", "-started_at"], name="instance_waiting_on"),
+            models.Index(fields=["updated_at"], name="instance_updated_at"),
+            models.Index(fields=["-started_at"], condition=~models.Q(error=""), name="instance_with_error"),
         ]
 
     def __str__(self) -> str:
@@ -111,7 +117,12 @@ class HistoryEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["instance", "id"])]
+        indexes = [
+            models.Index(fields=["instance", "id"]),
+            # When each instance entered its current state: the monitor's "time in state" column.
+            models.Index(fields=["instance", "at"], condition=models.Q(what="state_entered"),
+                         name="history_state_entered"),
+        ]
 
 
 class PendingEvent(models.Model):

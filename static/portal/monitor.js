@@ -129,6 +129,8 @@
         for (const row of message.instances) rows.set(row.id, row);
         refused.hidden = true;
         if (bulkCard) bulkCard.hidden = false;
+      } else if (message.type === "snapshot_rows") {  // the rest of a snapshot of more than 100 rows
+        for (const row of message.instances) rows.set(row.id, row);
       } else if (message.type === "changed") {
         if (!rows.has(message.instance.id)) {
           arrived.add(message.instance.id);
