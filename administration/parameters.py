@@ -78,7 +78,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               _whole_number(0)),
 )}
 DEFAULTS = {name: parameter.default for name, parameter in PARAMETERS.items()}
-_CACHE_SECONDS = 2.0
+CACHE_SECONDS = 2.0
 _cache: dict[str, str] = {}
 _loaded_at = 0.0
 
@@ -93,7 +93,7 @@ def parameter_problem(name: str, value: str) -> str | None:
 
 def server_parameter(name: str) -> str:
     global _cache, _loaded_at
-    if time.monotonic() - _loaded_at > _CACHE_SECONDS:
+    if time.monotonic() - _loaded_at > CACHE_SECONDS:
         _cache = dict(ServerParameter.objects.values_list("name", "value"))
         _loaded_at = time.monotonic()
     return _cache.get(name, DEFAULTS.get(name, ""))

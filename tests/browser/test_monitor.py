@@ -161,6 +161,7 @@ class MonitorWalkthrough:
         self.screenshot(sam, "monitor-queues")
 
     def too_broad_filter_is_refused(self) -> None:
+        from administration import parameters
         from administration.models import ServerParameter, User
         from processes.models import ProcessDefinition, ProcessInstance
 
@@ -172,6 +173,7 @@ class MonitorWalkthrough:
             for _ in range(101)
         ])
         sam = self.log_in("sam")
+        time.sleep(parameters.CACHE_SECONDS)  # the live server reads the new cap within this (no restart)
         sam.goto("/monitor/?new=1")  # not a saved tab
         sam.get_by_label("Process").select_option("Credit Check")
         sam.get_by_role("button", name="Watch").click()
