@@ -35,22 +35,33 @@ RIGHT_CHOICES = [(right, right) for right in RIGHTS]
 
 
 def rights_field() -> forms.MultipleChoiceField:
-    return forms.MultipleChoiceField(choices=RIGHT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
+    return forms.MultipleChoiceField(
+        choices=RIGHT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="For all processes. Rights for some processes are given on the portal's administration "
+                  "pages; saving here keeps them.")
 
 
-class UserForm(UserChangeForm):
+class RightsKept:
+    """Django's admin ticks rights for all processes only; the rights held for some processes are kept."""
+
+    instance: Any
+
+    def keep_scoped_rights(self, data: dict[str, Any]) -> None:
+        if "rights" in data:
+            data["rights"] = [*data["rights"], *(r for r in self.instance.rights or [] if isinstance(r, dict))]
+
+
+class UserForm(RightsKept, UserChangeForm):
     rights = rights_field()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        license_name, active = data.get("license"), data.get("is_active", True)
-        allocation = LicenseAllocation.objects.filter(license=license_name).first() if license_name else None
-        if allocation is not None and active:
-            holders = set(User.objects.filter(license=license_name, is_active=True)
-                          .exclude(pk=self.instance.pk).values_list("username", flat=True))
-            if len(holders) + 1 > allocation.seats:
-                self.add_error("license", f"The {services.LICENSE_NAMES[license_name]} license has "
-                                          f"{allocation.seats} seats, all held: {', '.join(sorted(holders))}.")
+        self.keep_scoped_rights(data)
+        license_name = data.get("license")
+        if license_name and data.get("is_active", True):
+            holder = User(pk=self.instance.pk, username=data.get("username") or self.instance.username)
+            if problem := services.seat_problem(license_name, holder=holder):
+                self.add_error("license", problem)
         return data
 
 
@@ -84,8 +95,13 @@ class UserAdmin(BaseUserAdmin, AuditedAdmin):
     ]
 
 
-class RightsForm(forms.ModelForm):
+class RightsForm(RightsKept, forms.ModelForm):
     rights = rights_field()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.keep_scoped_rights(data)
+        return data
 
 
 @admin.register(Workgroup, Role)
@@ -97,11 +113,8 @@ class LicenseAllocationForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         license_name, seats = data.get("license"), data.get("seats")
-        if license_name and seats is not None:
-            holders = list(User.objects.filter(license=license_name, is_active=True)
-                           .order_by("username").values_list("username", flat=True))
-            if len(holders) > seats:
-                self.add_error("seats", f"{len(holders)} users hold this license: {', '.join(holders)}.")
+        if license_name and seats is not None and (problem := services.seat_problem(license_name, seats=seats)):
+            self.add_error("seats", problem)
         return data
 
 

@@ -161,18 +161,12 @@ def import_directory(document: dict, actor: User | None = None) -> ImportSummary
         for name in document.get("skills") or []:
             Skill.objects.get_or_create(name=name)
             summary.skills += 1
-        for entry in document.get("workgroups") or []:
-            services.apply_workgroup(entry)
-            summary.workgroups += 1
-        for entry in document.get("roles") or []:
-            services.apply_role(entry)
-            summary.roles += 1
-        for entry in document.get("users") or []:
-            services.apply_user(entry)
-            summary.users += 1
-        for entry in document.get("security_specifications") or []:
-            services.apply_specification(entry)
-            summary.security_specifications += 1
+        appliers = (("workgroups", services.apply_workgroup), ("roles", services.apply_role),
+                    ("users", services.apply_user), ("security_specifications", services.apply_specification))
+        for key, apply in appliers:  # in this order: users name workgroups, specifications name users
+            for entry in document.get(key) or []:
+                apply(entry)
+                setattr(summary, key, getattr(summary, key) + 1)
         for name, value in (document.get("server_parameters") or {}).items():
             ServerParameter.objects.update_or_create(name=name, defaults={"value": value})
         for entry in document.get("data_sources") or []:

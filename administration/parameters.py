@@ -54,6 +54,19 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("PAS_MaxLoopIterations", "10000", "a whole number, at least 1",
               "How many times a loop without its own max_iterations runs before it stops with an error.",
               _whole_number(1)),
+    Parameter("PAS_MaxActionsPerStep", "100000", "a whole number, at least 100",
+              "How many actions one step of an instance (from one event to its next wait) may run before it "
+              "stops with an error.", _whole_number(100)),
+    Parameter("PAS_MaxHistoryPerStep", "2000", "a whole number, at least 100",
+              "How many history entries one step of an instance may write before it stops with an error.",
+              _whole_number(100)),
+    Parameter("PAS_MaxSubprocessesPerStep", "100", "a whole number, at least 1",
+              "How many subprocesses one step of an instance may launch before it stops with an error.",
+              _whole_number(1)),
+    Parameter("PAS_MaxInstancesPerLaunch", "50", "a whole number, at least 2",
+              "How many instances one launch may grow into, counting the launched instance and every "
+              "subprocess under it; a launch past it stops the launching instance with an error.",
+              _whole_number(2)),
     Parameter("Presence_OfflineGraceSeconds", "60", "a whole number of seconds, 0 or more",
               "How long after a user's last window closes before their presence turns to Offline (a reload "
               "or a short network drop does not count).", _whole_number(0)),
@@ -65,7 +78,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               _whole_number(0)),
 )}
 DEFAULTS = {name: parameter.default for name, parameter in PARAMETERS.items()}
-_CACHE_SECONDS = 2.0
+CACHE_SECONDS = 2.0
 _cache: dict[str, str] = {}
 _loaded_at = 0.0
 
@@ -80,7 +93,7 @@ def parameter_problem(name: str, value: str) -> str | None:
 
 def server_parameter(name: str) -> str:
     global _cache, _loaded_at
-    if time.monotonic() - _loaded_at > _CACHE_SECONDS:
+    if time.monotonic() - _loaded_at > CACHE_SECONDS:
         _cache = dict(ServerParameter.objects.values_list("name", "value"))
         _loaded_at = time.monotonic()
     return _cache.get(name, DEFAULTS.get(name, ""))

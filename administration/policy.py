@@ -242,6 +242,22 @@ def can_manage(user: User, process: str | None = None, category: str | None = No
     return principal.has_right("manage") if process is None else principal.has_right_for("manage", process, category)
 
 
+def can_manage_some(user: User) -> bool:
+    """The Manage right for all processes or for some: the monitor then shows its repair controls."""
+    return principal_for(user).has_right_anywhere("manage")
+
+
+def manageable_q(user: User, prefix: str = "") -> Q:
+    """The instances the user may manage, as a filter on instances (the Manage right's processes)."""
+    return principal_for(user).scope_q("manage", f"{prefix}process_name", f"{prefix}definition__category")
+
+
+def scoped_rights(user: User) -> list[dict[str, Any]]:
+    """The rights the user holds for named processes or categories only, as ``GET /api/me/`` reports them."""
+    return [{"right": right, "processes": sorted(processes), "categories": sorted(categories)}
+            for right, processes, categories in principal_for(user).scoped_rights]
+
+
 def may_set_substitute_for(actor: User, agent: User) -> bool:
     """An agent names their own substitute; a supervisor (Manage right) may do it for anyone."""
     return actor.pk == agent.pk or can_manage(actor)
@@ -313,9 +329,15 @@ def right_text(right: Any) -> str:
     if isinstance(right, str):
         return right
     if isinstance(right, dict):
-        names = [*right.get("processes", []), *(f"category {c}" for c in right.get("categories", []))]
-        return f"{right.get('right')} for {', '.join(names)}"
+        return f"{right.get('right')} for {scope_text(right)}"
     return str(right)
+
+
+def scope_text(right: Any) -> str:
+    """What a stored right covers, as a person reads it: ``all processes``, or ``Car Loan, category Loans``."""
+    if not isinstance(right, dict):
+        return "all processes"
+    return ", ".join([*right.get("processes", []), *(f"category {c}" for c in right.get("categories", []))])
 
 
 def rights_with_sources(user: User) -> list[tuple[str, list[str]]]:

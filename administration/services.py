@@ -173,15 +173,30 @@ def seat_problems(licenses: Iterable[str] | None = None) -> dict[str, str]:
     if licenses is not None:
         allocations = allocations.filter(license__in=list(licenses))
     problems = {}
-    for allocation in allocations:
-        holders = list(User.objects.filter(license=allocation.license, is_active=True)
-                       .order_by("username").values_list("username", flat=True))
-        if len(holders) > allocation.seats:
-            problems[allocation.license] = (
-                f"The {LICENSE_NAMES[allocation.license]} license has {allocation.seats} seats and "
-                f"{len(holders)} users would hold it: {', '.join(holders)}. Free a seat or add seats first."
-            )
+    for license_name, seats in allocations.values_list("license", "seats"):
+        if problem := seat_problem(license_name, seats=seats):
+            problems[license_name] = problem
     return problems
+
+
+def seat_problem(license_name: str, *, seats: int | None = None, holder: User | None = None) -> str | None:
+    """The message when ``license_name`` is (or would be) held by more active users than it has seats.
+
+    ``seats``: the number to check in place of the allocation's; ``holder``: a user (saved or
+    not) counted as one more active holder, as a form checks a change before saving it.
+    """
+    if seats is None:
+        seats = LicenseAllocation.objects.filter(license=license_name).values_list("seats", flat=True).first()
+        if seats is None:
+            return None
+    holders = User.objects.filter(license=license_name, is_active=True)
+    if holder is not None and holder.pk is not None:
+        holders = holders.exclude(pk=holder.pk)
+    names = sorted([*holders.values_list("username", flat=True), *([holder.username] if holder else [])])
+    if len(names) <= seats:
+        return None
+    return (f"The {LICENSE_NAMES[license_name]} license has {seats} seats and "
+            f"{len(names)} users would hold it: {', '.join(names)}. Free a seat or add seats first.")
 
 
 # ------------------------------------------------------------------ records as entries

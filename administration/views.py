@@ -249,7 +249,9 @@ def _named_form(request: HttpRequest, kind: str, entry: dict, original: str | No
     return render_admin(request, "named_form.html", context, spec["url"].split(":")[1], status)
 
 
-def _named_list(request: HttpRequest, kind: str) -> HttpResponse:
+@admin_page
+def named_list(request: HttpRequest, kind: str) -> HttpResponse:
+    """The workgroups, roles or security specifications (``kind`` comes from the URL)."""
     spec = KINDS[kind]
     if request.method == "POST":
         return _named_save(request, kind, None)
@@ -272,7 +274,8 @@ def _named_save(request: HttpRequest, kind: str, original: str | None) -> HttpRe
     return redirect(spec["one"], name=saved.name)
 
 
-def _named_one(request: HttpRequest, kind: str, name: str) -> HttpResponse:
+@admin_page
+def named_one(request: HttpRequest, kind: str, name: str) -> HttpResponse:
     spec = KINDS[kind]
     record = spec["model"].objects.filter(name=name).first()
     if record is None:
@@ -284,36 +287,6 @@ def _named_one(request: HttpRequest, kind: str, name: str) -> HttpResponse:
     if request.method == "POST":
         return _named_save(request, kind, name)
     return _named_form(request, kind, spec["entry"](record), name)
-
-
-@admin_page
-def workgroups(request: HttpRequest) -> HttpResponse:
-    return _named_list(request, "workgroup")
-
-
-@admin_page
-def workgroup(request: HttpRequest, name: str) -> HttpResponse:
-    return _named_one(request, "workgroup", name)
-
-
-@admin_page
-def roles(request: HttpRequest) -> HttpResponse:
-    return _named_list(request, "role")
-
-
-@admin_page
-def role(request: HttpRequest, name: str) -> HttpResponse:
-    return _named_one(request, "role", name)
-
-
-@admin_page
-def specifications(request: HttpRequest) -> HttpResponse:
-    return _named_list(request, "security specification")
-
-
-@admin_page
-def specification(request: HttpRequest, name: str) -> HttpResponse:
-    return _named_one(request, "security specification", name)
 
 
 @admin_page

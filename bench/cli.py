@@ -252,7 +252,9 @@ def target_rows(report: dict) -> list[list[str]]:
     for name, row in report.get("monitor", {}).items():
         if not isinstance(row, dict) or row.get("refused"):
             continue
-        limit = 500 if "cap" in name else 100
-        rows.append([f"monitor snapshot, {name}: p99 < {limit} ms",
-                     f"{row['p99_ms']:.1f} ms ({row['rows']:,} rows)", verdict(row["p99_ms"] < limit)])
+        rows.append([f"monitor first snapshot (count + 100 rows), {name}: p99 < 100 ms",
+                     f"{row['first_p99_ms']:.1f} ms", verdict(row["first_p99_ms"] < 100)])
+        if "cap" in name:
+            rows.append([f"monitor whole snapshot, {name}: p99 < 500 ms",
+                         f"{row['p99_ms']:.1f} ms ({row['rows']:,} rows)", verdict(row["p99_ms"] < 500)])
     return rows

@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -193,6 +194,7 @@ class Supervisor:
         self.token = token
         self.filter = {"process": PROCESS, "started_by": launcher_name}
         self.ready = asyncio.Event()
+        self.expected = self.received = 0
         self.changed: dict[int, float] = {}
 
     async def listen(self, port: int) -> None:
@@ -204,8 +206,11 @@ class Supervisor:
             async for raw in ws:
                 now = time.time()
                 message = json.loads(raw)
-                if message["type"] == "snapshot":
-                    self.ready.set()
+                if message["type"] in ("snapshot", "snapshot_rows"):  # ready once the whole snapshot is in
+                    self.expected = message.get("total", self.expected)
+                    self.received += len(message["instances"])
+                    if self.received >= self.expected:
+                        self.ready.set()
                 elif message["type"] == "changed":
                     self.changed.setdefault(message["instance"]["id"], now)
 
@@ -255,6 +260,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=300)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--rate-runs", type=int, default=2, help="alternations of the engine's rate (0: latency only)")
+    parser.add_argument("--profile-daphne", metavar="FILE", help="profile Daphne's event loop with pyinstrument")
     parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--steps-only", action="store_true", help=argparse.SUPPRESS)
@@ -282,9 +289,12 @@ def main() -> int:
     store.delete(COMMITS_KEY)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-monitor-"):
-        daphne = subprocess.Popen([str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                                   "ipa_portal.asgi:application"], cwd=ROOT, env=product_env(),
-                                  stdout=subprocess.DEVNULL)
+        command = [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+                   "ipa_portal.asgi:application"]
+        if args.profile_daphne:  # Daphne's main thread (the event loop) under pyinstrument, as text
+            command = [str(ROOT / ".venv" / "bin" / "pyinstrument"), "-r", "text", "-o", args.profile_daphne,
+                       *command]
+        daphne = subprocess.Popen(command, cwd=ROOT, env=product_env(), stdout=subprocess.DEVNULL)
         try:
             wait_for_port(port, daphne)
             rates: dict[str, list[float]] = {"none": [], "subscribed": []}
@@ -309,15 +319,15 @@ def main() -> int:
                 return await floor
 
             async def everything():
-                for _ in range(2):
+                for _ in range(args.rate_runs):
                     await rate_alone()
                     await with_supervisors(port, tokens, rate_watched)
                 return await with_supervisors(port, tokens, latency_run)
 
             supervisors, floor = asyncio.run(everything())
         finally:
-            daphne.terminate()
-            daphne.wait(timeout=15)
+            daphne.send_signal(signal.SIGINT)  # lets pyinstrument write its report
+            daphne.wait(timeout=60)
     commits = {}
     for entry in store.lrange(COMMITS_KEY, 0, -1):
         instance_id, committed = entry.decode().split()
@@ -331,10 +341,12 @@ def main() -> int:
     print(f"{'':38} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for label, row in (("commit -> supervisor's socket", a), ("group_send -> socket (floor)", b)):
         print(f"{label:38} {row['n']:>5} {row['p50']:>8.1f} {row['p95']:>8.1f} {row['p99']:>8.1f} {row['max']:>8.1f}")
+    print(f"instances pushed: {len(latencies)} of {args.items}")
+    if not args.rate_runs:
+        return 0
     none, watched = statistics.median(rates["none"]), statistics.median(rates["subscribed"])
     print(f"\nengine steps/s, one process: {none:.1f} with no supervisor, {watched:.1f} with {args.supervisors} "
           f"subscribed ({watched / none:.0%}; target >= 90%); runs: {rates}")
-    print(f"instances pushed: {len(latencies)} of {args.items}")
     if args.json:
         Path(args.json).write_text(json.dumps({"supervisors": args.supervisors, "latency": a, "floor": b,
                                                "steps_alone": none, "steps_watched": watched, "runs": rates}))

@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Process definitions, instances and work items of the process automation portal.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # like every other endpoint
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -293,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "WorkItemStatusEnum": "workitems.models.WORK_ITEM_STATUSES",
         "PresenceStatusEnum": "administration.models.PRESENCE_CHOICES",
         "LicenseEnum": "administration.models.LICENSE_CHOICES",
+        "RightEnum": "administration.api.views.RIGHT_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -319,6 +321,8 @@ USE_TZ = True
 ENGINE_STORAGE_ID = os.environ.get("ENGINE_STORAGE_ID", "")
 # A node whose heartbeat is older than this many seconds is taken over by the live ones.
 ENGINE_NODE_TIMEOUT = envint("ENGINE_NODE_TIMEOUT", "30")
+# Each web process reads this often whether any node is live, for the pages' banner (workitems/engine_watch.py).
+ENGINE_WATCH_SECONDS = float(os.environ.get("ENGINE_WATCH_SECONDS", "5"))
 
 # invoke_web_service (docs/external-actions.md): HTTPS is verified against this file (the seed's
 # ca-bundle.crt, skipped when absent) + the certificate authorities of the administration pages

@@ -28,14 +28,20 @@ ACTIONS = ("cancel", "retry", "skip")
 
 def start_bulk_job(user: User, action: str, *, ids: list[int] | None = None, filter_data: dict | None = None,
                    comment: str = "") -> BulkJob:
-    """Record the job and queue it after commit (``TooBroad`` past the cap, ``NotAllowed`` without Manage)."""
-    policy.require_manage(user)
+    """Record the job and queue it after commit (``TooBroad`` past the cap, ``NotAllowed`` without Manage).
+
+    A filter's selection keeps the instances the user may manage (a Manage right for some
+    processes repairs those). Rows picked by id that the user sees but may not manage stay in,
+    and their results say why they were not repaired, so no picked row is dropped silently.
+    """
+    if not policy.can_manage_some(user):
+        policy.require_manage(user)  # raises, with the right's message
     if action not in ACTIONS:
         raise ServiceError(f"action must be one of {', '.join(ACTIONS)}")
     if (ids is None) == (filter_data is None):
         raise ServiceError("Give either ids or a filter.")
     if filter_data is not None:
-        found = services.filtered_instances(user, parse_filter(filter_data))
+        found = services.filtered_instances(user, parse_filter(filter_data)).filter(policy.manageable_q(user))
         cap = services.monitor_cap()
         selected = list(found.order_by("id").values_list("id", flat=True)[: cap + 1])
         if len(selected) > cap:

@@ -116,7 +116,7 @@ def draw(document: Mapping[str, Any], current: str = "", visited: Sequence[str] 
             f'width="{width}" height="{y}" role="img" aria-label="Diagram of the process states">'
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" /></marker></defs>'
-            + _style() + "".join(parts) + "</svg>")
+            + "".join(parts) + "</svg>")
 
 
 def _arrows(boxes: Sequence[StateBox], tops: Mapping[str, tuple[float, float]], start: Any) -> list[str]:
@@ -138,14 +138,3 @@ def _arrows(boxes: Sequence[StateBox], tops: Mapping[str, tuple[float, float]], 
         parts.append(f'<path class="transition start" d="M {LEFT - 16} {y} L {LEFT} {y}" marker-end="url(#arrow)" />')
     return parts
 
-
-def _style() -> str:
-    return ("<style>"
-            ".state rect{fill:#fff;stroke:#9aa5b1;stroke-width:1.5}"
-            ".state.visited rect{fill:#e6efff}"
-            ".state.current rect{stroke:#1f5fbf;stroke-width:4}"
-            "text{font:13px system-ui,sans-serif;fill:#1b2430}"
-            "text.name{font-weight:700}"
-            ".transition{fill:none;stroke:#52606d;stroke-width:1.5}"
-            "marker path{fill:#52606d}"
-            "</style>")

@@ -28,7 +28,7 @@ Keys (every one optional; the first seven are the query keys of ``GET /api/insta
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,6 +75,15 @@ class Filter:
                 value = list(value)
             out[key] = value
         return out
+
+    @property
+    def waits(self) -> bool:
+        """Whether instances may enter this filter by time passing alone (``waiting_longer_than``)."""
+        return self.waiting_longer_than is not None
+
+    def without_wait(self) -> Filter:
+        """The filter without ``waiting_longer_than``: what an instance must match to cross it later."""
+        return replace(self, waiting_longer_than=None)
 
     @property
     def q_id(self) -> int | None:
@@ -180,6 +189,15 @@ def matches(f: Filter, row: Row, now: datetime) -> bool:
         not f.q or _free_text_matches(f, row),
     )
     return all(checks)
+
+
+def crossing(f: Filter, row: Row, now: datetime) -> datetime | None:
+    """When ``row`` will start to match ``f`` with no change, by its wait passing
+    ``waiting_longer_than`` (None: it matches already, or waiting will never make it match)."""
+    if f.waiting_longer_than is None or not matches(f.without_wait(), row, now):
+        return None
+    at = row.updated_at + timedelta(minutes=f.waiting_longer_than)
+    return at if at > now else None
 
 
 def _free_text_matches(f: Filter, row: Row) -> bool:

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 
 from administration import policy
 from administration.models import User, Workgroup
@@ -32,14 +32,18 @@ def queue_counts(user: User) -> list[dict[str, Any]]:
 
 
 def queues(user: User, now: datetime) -> list[dict[str, Any]]:
-    """Every workgroup with its open items and its members (Process Monitor license)."""
+    """Every workgroup with its members and the open items of the instances the user may see
+    (Process Monitor license); each item says whether the user may move it (Manage right for its process)."""
     policy.require_monitor(user)
     items_by_group: dict[int, list[WorkItem]] = defaultdict(list)
     open_items = (WorkItem.objects.filter(status__in=OPEN_STATUSES, workgroup__isnull=False)
+                  .annotate(process_category=F("instance__definition__category"))
                   .select_related("user").only("id", "name", "process_name", "instance_id", "status", "priority",
                                                "workgroup_id", "user__username", "user__first_name",
                                                "user__last_name", "created_at", "updated_at", "offered_at")
                   .order_by("-priority", "created_at", "id"))
+    if not policy.can_view_all_instances(user):  # the items of the instances the user may see
+        open_items = open_items.filter(policy.viewable_q(user, "instance__"))
     load: Counter[int] = Counter()
     for item in open_items:
         items_by_group[item.workgroup_id].append(item)
@@ -58,7 +62,9 @@ def queues(user: User, now: datetime) -> list[dict[str, Any]]:
         result.append({
             "workgroup": workgroup,
             "counts": [(status, counts[status]) for status in OPEN_STATUSES],
-            "items": [_item_row(item, now) for item in items],
+            "items": [{**_item_row(item, now),
+                       "can_move": policy.can_manage(user, item.process_name, item.process_category)}
+                      for item in items],
             "oldest_queued": min(queued, key=lambda item: item.created_at) if queued else None,
             "members": [{"user": m, "load": load[m.pk]} for m in sorted(members[workgroup.pk],
                                                                         key=lambda m: m.username)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.filters import STATUSES
-from workitems.schemas import NULLABLE_TIMESTAMP, TIMESTAMP, _message, validation_error
+from workitems.schemas import ENGINE, NULLABLE_TIMESTAMP, TIMESTAMP, _message, validation_error
 
 NAMES = {"type": "array", "items": {"type": "string"}}
 
@@ -42,9 +42,13 @@ INSTANCE_ROW = {
 INSTANCE_ROW["required"] = list(INSTANCE_ROW["properties"])
 
 SERVER_MESSAGES: dict[str, dict[str, Any]] = {
-    # The answer to subscribe: every instance the filter matches that the user may see.
+    # The answer to subscribe: how many instances the filter matches that the user may see
+    # (total) and the first of them, newest first; when total is more, snapshot_rows follow.
     "snapshot": _message("snapshot", {"instances": {"type": "array", "items": INSTANCE_ROW},
-                                      "cap": {"type": "integer"}}),
+                                      "cap": {"type": "integer"}, "total": {"type": "integer"}}),
+    # The rest of the snapshot, in order, in messages of at most 500 rows (a WebSocket message
+    # has a size limit: Daphne's is 1 MiB, about 2,000 rows).
+    "snapshot_rows": _message("snapshot_rows", {"instances": {"type": "array", "items": INSTANCE_ROW}}),
     # The filter matches more than PAS Maximum Monitored Flows (at subscribe, or grown past it since).
     "refused": _message("refused", {"reason": {"type": "string"}, "cap": {"type": "integer"}}),
     # An instance that matches changed (or started to match).
@@ -53,6 +57,8 @@ SERVER_MESSAGES: dict[str, dict[str, Any]] = {
     "removed": _message("removed", {"id": {"type": "integer"}}),
     # The queues page asked to watch queues: something about work items or instances changed.
     "queues_changed": _message("queues_changed"),
+    # Whether an engine node is live: at connect only when none is, then whenever that changes.
+    "engine": ENGINE,
     "pong": _message("pong"),
     "error": _message("error", {"reason": {"type": "string"}}),
 }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from administration import policy
@@ -27,13 +27,15 @@ from monitor.filters import Filter, Row, parse_filter
 from monitor.models import SavedFilter
 from monitor.timeline import Entry, timeline
 from processes.errors import NotFound, ServiceError
-from processes.models import HistoryEntry, ProcessInstance, RelatedInteraction
+from processes.models import HistoryEntry, ProcessDefinition, ProcessInstance, RelatedInteraction
 from processes.services import instances
 from processes.services.definitions import compiled_process
 from workitems.models import OPEN_STATUSES, WorkItem
 
 CAP_PARAMETER = "PAS Maximum Monitored Flows"
 CAP_MINIMUM = 100
+FIRST_ROWS = 100  # rows of a snapshot's first message; the rest follow in snapshot_rows messages
+IDS_AS_A_LIST = 1000  # rows' ids passed to the queries of their extra columns as a list, up to this many
 ROW_FIELDS = ("id", "process_name", "definition__version", "status", "current_state", "waiting_on",
               "waiting_detail", "error", "started_by__username", "started_at", "updated_at", "ended_at",
               "is_test", "parent_id", "depth")
@@ -74,22 +76,56 @@ def filtered_instances(user: User, f: Filter, now: datetime | None = None) -> Qu
     if f.waiting_longer_than is not None:
         found = found.filter(updated_at__lte=(now or timezone.now()) - timezone.timedelta(
             minutes=f.waiting_longer_than))
-    if f.error:
-        found = found.filter(error__icontains=f.error)
-    open_items = WorkItem.objects.filter(instance=OuterRef("pk"), status__in=OPEN_STATUSES)
+    if f.error:  # "<> ''" lets the planner read the partial index of instances with an error
+        found = found.exclude(error="").filter(error__icontains=f.error)
+    # "id IN (open items of …)": PostgreSQL starts from the few open items, not from every instance.
+    open_items = WorkItem.objects.filter(status__in=OPEN_STATUSES).values("instance_id")
     if f.waiting_user:
-        found = found.filter(Exists(open_items.filter(user__username=f.waiting_user)))
+        found = found.filter(pk__in=open_items.filter(user__username=f.waiting_user))
     if f.waiting_workgroup:
-        found = found.filter(Exists(open_items.filter(workgroup__name=f.waiting_workgroup)))
+        found = found.filter(pk__in=open_items.filter(workgroup__name=f.waiting_workgroup))
     if f.q:
-        by_reference = Exists(RelatedInteraction.objects.filter(instance=OuterRef("pk"),
-                                                                reference__icontains=f.q.strip()))
-        found = found.filter(Q(pk=f.q_id) | by_reference if f.q_id is not None else by_reference)
+        referenced = (RelatedInteraction.objects.filter(reference__icontains=f.q.strip()).order_by()
+                      .values("instance_id"))
+        if f.q_id is not None:  # one set of ids: the planner reads two indexes instead of every instance
+            referenced = referenced.union(ProcessInstance.objects.filter(pk=f.q_id).order_by().values("pk"))
+        found = found.filter(pk__in=referenced)
     return found
 
 
-def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
-    """Every row ``f`` matches, newest first; ``TooBroad`` past the cap, ``NotAllowed`` without the license."""
+def matching_ids(user: User, f: Filter, limit: int) -> list[int]:
+    """The ids of at most ``limit`` instances ``f`` matches now (one query on the ids alone)."""
+    return list(filtered_instances(user, f).order_by().values_list("pk", flat=True)[:limit])
+
+
+def next_crossing(user: User, f: Filter, now: datetime) -> datetime | None:
+    """The next moment an instance the user may see starts to match ``f`` by waiting alone
+    (``filters.crossing`` as one query), or None when ``f`` has no ``waiting_longer_than`` or
+    nothing will cross without a change."""
+    if f.waiting_longer_than is None:
+        return None
+    wait = timezone.timedelta(minutes=f.waiting_longer_than)
+    oldest = (filtered_instances(user, f.without_wait()).filter(updated_at__gt=now - wait)
+              .aggregate(at=Min("updated_at"))["at"])
+    return oldest + wait if oldest is not None else None
+
+
+ORDER = ("-started_at", "-id")  # a snapshot's rows: newest first
+
+
+@dataclass(frozen=True)
+class FirstRows:
+    """What a subscription shows first: how many match (at most the cap) and the first rows."""
+
+    total: int
+    rows: list[dict[str, Any]]
+    after: tuple[datetime, int] | None  # where the rest begins (None: there is no rest)
+
+
+def first_rows(user: User, f: Filter, size: int = FIRST_ROWS) -> FirstRows:
+    """How many instances ``f`` matches and the first ``size`` rows, newest first (three
+    queries of ``size`` rows, whatever the count); ``TooBroad`` past the cap, ``NotAllowed``
+    without the license."""
     policy.require_monitor(user)
     cap = monitor_cap()
     found = filtered_instances(user, f)
@@ -97,8 +133,27 @@ def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
     matched = found.values("pk")[: cap + 1].count()
     if matched > cap:
         raise TooBroad(matched, cap)
-    rows = list(found.order_by("-started_at", "-id").values(*ROW_FIELDS))
-    return serialize_rows(rows, within=found.values("pk"))
+    rows = list(found.order_by(*ORDER).values(*ROW_FIELDS)[:size])
+    after = (rows[-1]["started_at"], rows[-1]["id"]) if rows and matched > len(rows) else None
+    return FirstRows(matched, serialize_rows(rows), after)
+
+
+def rows_after(user: User, f: Filter, after: tuple[datetime, int]) -> list[dict[str, Any]]:
+    """The rest of a snapshot: the rows ``f`` matches that come after ``after`` (the last of the
+    first rows) in the snapshot's order. A position, not an offset: an instance that stops
+    matching meanwhile does not shift what follows (its change reaches the socket)."""
+    started_at, last_id = after
+    found = filtered_instances(user, f).filter(Q(started_at__lt=started_at) | Q(started_at=started_at,
+                                                                                pk__lt=last_id))
+    rows = list(found.order_by(*ORDER).values(*ROW_FIELDS))
+    # A few ids go as a list; thousands as the filter itself, which would otherwise run once more.
+    return serialize_rows(rows, within=found.values("pk") if len(rows) > IDS_AS_A_LIST else None)
+
+
+def snapshot(user: User, f: Filter) -> list[dict[str, Any]]:
+    """Every row ``f`` matches, newest first; ``TooBroad`` past the cap, ``NotAllowed`` without the license."""
+    first = first_rows(user, f)
+    return first.rows + (rows_after(user, f, first.after) if first.after is not None else [])
 
 
 @dataclass(frozen=True)
@@ -108,28 +163,42 @@ class ChangedRow:
     row: Row
     shown: dict[str, Any]
     started_by_id: int | None
+    category: str | None = None
 
     def visible_to(self, user: User) -> bool:
-        return policy.can_view_instance(user, self.started_by_id)
+        return policy.can_view_instance(user, self.started_by_id, self.row.process, self.category)
+
+
+def changed_rows(ids: list[int]) -> dict[int, ChangedRow]:
+    """Instances as matching reads them and as rows show them, for whoever may see them (an id
+    that is gone is left out). Four queries for any number of ids: the monitor's hub reads each
+    batch of changes with one call."""
+    values = list(ProcessInstance.objects.filter(pk__in=ids)
+                  .values(*ROW_FIELDS, "started_by_id", "definition__category"))
+    if not values:
+        return {}
+    shown = {row["id"]: row for row in serialize_rows(values)}
+    references: dict[int, list[str]] = defaultdict(list)
+    for instance_id, reference in (RelatedInteraction.objects.filter(instance_id__in=ids).order_by()
+                                   .values_list("instance_id", "reference")):
+        references[instance_id].append(reference)
+    changed = {}
+    for v in values:
+        row = shown[v["id"]]
+        changed[v["id"]] = ChangedRow(Row(
+            id=v["id"], process=v["process_name"], version=v["definition__version"],
+            status=v["status"], state=v["current_state"], waiting_on=v["waiting_on"],
+            started_by=v["started_by__username"] or "", started_at=v["started_at"],
+            updated_at=v["updated_at"], error=v["error"],
+            waiting_users=tuple(row["waiting_users"]), waiting_workgroups=tuple(row["waiting_workgroups"]),
+            references=tuple(references.get(v["id"], ())),
+        ), row, v["started_by_id"], v["definition__category"])
+    return changed
 
 
 def changed_row(instance_id: int) -> ChangedRow | None:
-    """An instance as matching reads it and as a row shows it, for whoever may see it (None: gone)."""
-    values = (ProcessInstance.objects.filter(pk=instance_id).values(*ROW_FIELDS, "started_by_id").first())
-    if values is None:
-        return None
-    shown = serialize_rows([values])[0]
-    references = tuple(RelatedInteraction.objects.filter(instance_id=instance_id)
-                       .values_list("reference", flat=True))
-    row = Row(
-        id=values["id"], process=values["process_name"], version=values["definition__version"],
-        status=values["status"], state=values["current_state"], waiting_on=values["waiting_on"],
-        started_by=values["started_by__username"] or "", started_at=values["started_at"],
-        updated_at=values["updated_at"], error=values["error"],
-        waiting_users=tuple(shown["waiting_users"]), waiting_workgroups=tuple(shown["waiting_workgroups"]),
-        references=references,
-    )
-    return ChangedRow(row, shown, values["started_by_id"])
+    """One instance as ``changed_rows`` reads it (None: gone)."""
+    return changed_rows([instance_id]).get(instance_id)
 
 
 def current_row(user: User, instance_id: int) -> tuple[Row, dict[str, Any]] | None:
@@ -200,6 +269,17 @@ def _iso(moment: datetime | None) -> str | None:
         return None
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def watchable_processes(user: User) -> list[str]:
+    """The process names the filter form offers: those whose instances the user may see."""
+    definitions = ProcessDefinition.objects.all()
+    if not policy.can_view_all_instances(user):
+        scope = policy.principal_for(user)
+        definitions = definitions.filter(scope.scope_q("view", "name", "category")
+                                         | Q(name__in=ProcessInstance.objects.filter(started_by=user)
+                                             .values("process_name")))
+    return list(definitions.order_by("name").values_list("name", flat=True).distinct())
 
 
 # ---------------------------------------------------------------------- saved filters
@@ -278,11 +358,14 @@ def instance_details(user: User, instance_id: int) -> dict[str, Any]:
         "instance": instance,
         "variables": [(name, shown_value(value))
                       for name, value in instances.instance_variables(user, instance).items()],
+        "locals": [(where, [(name, shown_value(value)) for name, value in values.items()])
+                   for where, values in instances.instance_locals(user, instance)],
         "timeline": list(reversed(timeline(entries, recipients))),
         "work_items": items,
         "children": children,
         "interactions": list(instance.related_interactions.select_related("created_by")),
         "retryable": instance.status in instances.MANAGEABLE_STATUSES,
+        "can_manage": policy.can_manage(user, instance.process_name, instance.definition.category),
         "states": list(compiled_process(instance.definition_id).states),
         "diagram_svg": draw(instance.definition.document, instance.current_state,
                             [e.detail for e in entries if e.what == "state_entered"]),

@@ -58,6 +58,15 @@ def external_words(label: str) -> str:
     return f"{words} “{name}”" if name else words
 
 
+def error_words(error: str) -> tuple[str, str]:
+    """An instance's error as people read it (`` in the state “Score”: …`` or ``: …``) and its technical
+    position (``states.Score.actions[0]``, or empty), which belongs behind a disclosure."""
+    fault = FAULT.match(error)
+    if fault:
+        return f" in the state “{fault['state']}”: {fault['reason']}", fault["where"]
+    return f": {error}", ""
+
+
 def timeline(entries: Sequence[Entry], recipients: Mapping[str, Sequence[str]] | None = None) -> list[Moment]:
     """Sentences for ``entries`` (oldest first). ``recipients[name]`` lists, in order, who each
     work item called ``name`` went to (``workgroup Managers``, ``bob``)."""
@@ -110,10 +119,7 @@ def _sentence(entry: Entry, recipients: Mapping[str, Sequence[str]], sent: dict[
     if what == "external_failed":
         return f"{external_words(name).capitalize()} failed: {rest}"
     if what == "error":
-        fault = FAULT.match(detail)
-        if fault:
-            return f"Stopped in error in the state “{fault['state']}”: {fault['reason']}"
-        return f"Stopped in error: {detail}"
+        return f"Stopped in error{error_words(detail)[0]}"
     if what in ("retried", "skipped"):
         action = "ran the failed action again" if what == "retried" else "skipped the failed action"
         return f"{who} {action}"

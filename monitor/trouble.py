@@ -24,17 +24,20 @@ IN_ERROR = ("error", "restored_in_error")
 
 def trouble(user: User, now: datetime, process: str = "") -> dict[str, Any]:
     """``{"processes": [{"process", "states": [{state, count, average_seconds, oldest_seconds, share}]}],
-    "errors": [{"process", "cause", "status", "count", "ids"}]}`` over what the user may see."""
+    "errors": [{"process", "cause", "status", "count", "ids", "can_repair"}]}`` over what the user may see."""
     policy.require_monitor(user)
     found = instances.visible_instances(user).filter(status__in=ACTIVE)
     if process:
         found = found.filter(process_name=process)
-    rows = list(found.values_list("id", "process_name", "current_state", "status", "error", "updated_at"))
+    rows = list(found.values_list("id", "process_name", "current_state", "status", "error", "updated_at",
+                                  "definition__category"))
     entered = dict(HistoryEntry.objects.filter(instance_id__in=[r[0] for r in rows], what="state_entered")
                    .values("instance_id").annotate(at=Max("at")).values_list("instance_id", "at"))
     times: dict[tuple[str, str], list[float]] = defaultdict(list)
     causes: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for pk, name, state, status, error, updated_at in rows:
+    manageable: dict[str, bool] = {}
+    for pk, name, state, status, error, updated_at, category in rows:
+        manageable.setdefault(name, policy.can_manage(user, name, category))
         times[(name, state)].append((now - entered.get(pk, updated_at)).total_seconds())
         if status in IN_ERROR:
             causes[(name, error or "(no message)", status)].append(pk)
@@ -48,6 +51,7 @@ def trouble(user: User, now: datetime, process: str = "") -> dict[str, Any]:
         for s in states:
             s["share"] = round(100 * s["count"] / largest)
         processes.append({"process": name, "states": states})
-    errors = [{"process": name, "cause": cause, "status": status, "count": len(ids), "ids": sorted(ids)}
+    errors = [{"process": name, "cause": cause, "status": status, "count": len(ids), "ids": sorted(ids),
+               "can_repair": manageable[name]}
               for (name, cause, status), ids in sorted(causes.items(), key=lambda item: -len(item[1]))]
     return {"processes": processes, "errors": errors}

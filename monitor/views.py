@@ -23,18 +23,17 @@ from monitor import bulk, services
 from monitor.filters import KEYS, FilterInvalid, parse_filter
 from monitor.forms import FilterForm, form_initial
 from monitor.queues import queues
-from monitor.timeline import duration_text
+from monitor.timeline import duration_text, error_words
 from monitor.trouble import trouble
 from processes.errors import Conflict, FormInvalid, ServiceError
-from processes.models import ProcessDefinition
 from workitems import services as work_items
 from workitems.views import page
 
 LIVE_PATH = "/ws/monitor/"
 
 
-def filter_form(data: Any = None, initial: dict[str, Any] | None = None) -> FilterForm:
-    processes = list(ProcessDefinition.objects.order_by("name").values_list("name", flat=True).distinct())
+def filter_form(user: User, data: Any = None, initial: dict[str, Any] | None = None) -> FilterForm:
+    processes = services.watchable_processes(user)
     workgroups = list(Workgroup.objects.order_by("name").values_list("name", flat=True))
     return FilterForm(data, initial=initial, processes=processes, workgroups=workgroups)
 
@@ -51,16 +50,16 @@ def monitor_page(request: HttpRequest) -> HttpResponse:
     watched: dict[str, Any] | None = None
     if active is not None:
         watched = active.filter
-        form = filter_form(initial=form_initial(watched))
+        form = filter_form(user, initial=form_initial(watched))
     elif any(key in request.GET for key in KEYS):
-        form = filter_form(request.GET)
+        form = filter_form(user, request.GET)
         if form.is_valid():
             try:
                 watched = parse_filter(form.filter_data()).as_dict()
             except FilterInvalid as exc:
                 form.add_error(None, str(exc))
     else:
-        form = filter_form()
+        form = filter_form(user)
     return render(request, "monitor/monitor.html", {
         "nav": "monitor",
         "saved": saved,
@@ -70,14 +69,14 @@ def monitor_page(request: HttpRequest) -> HttpResponse:
         "watched_pairs": [(key, value) for key, values in (watched or {}).items()
                           for value in (values if isinstance(values, list) else [values])],
         "live_path": LIVE_PATH,
-        "can_manage": policy.can_manage(user),
+        "can_manage": policy.can_manage_some(user),
     })
 
 
 @require_POST
 @page
 def save_filter(request: HttpRequest) -> HttpResponse:
-    form = filter_form(request.POST)
+    form = filter_form(request.user, request.POST)
     if not form.is_valid():
         messages.error(request, "The filter has values the monitor cannot use; see the fields below.")
         return redirect(f"{reverse('monitor:monitor')}?{request.POST.urlencode()}")
@@ -107,8 +106,10 @@ def instance_details(request: HttpRequest, pk: int, status: int = 200) -> HttpRe
     policy.require_monitor(user)
     details = services.instance_details(user, pk)
     diagram = mark_safe(details.pop("diagram_svg"))  # drawn by monitor.diagram, which escapes every text
+    error, error_where = error_words(details["instance"].error or "")
     return render(request, "monitor/instance.html", {
-        "nav": "monitor", **details, "diagram": diagram, "can_manage": policy.can_manage(user), "live_path": LIVE_PATH,
+        "nav": "monitor", **details, "diagram": diagram, "live_path": LIVE_PATH,
+        "error": error, "error_where": error_where,
     }, status=status)
 
 
@@ -132,7 +133,7 @@ def repair(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def queues_page(request: HttpRequest) -> HttpResponse:
     """Per workgroup: items queued, offered, in processing and held, who holds them, the members."""
     user = request.user
-    can_manage = policy.can_manage(user)
+    can_manage = policy.can_manage_some(user)
     return render(request, "monitor/queues.html", {
         "nav": "monitor",
         "queues": queues(user, timezone.now()),
@@ -149,7 +150,8 @@ def queues_page(request: HttpRequest) -> HttpResponse:
 def move_work_item(request: HttpRequest, pk: int) -> HttpResponse:
     """Hand a queued or held item to another person or queue (Manage right): the work item service."""
     policy.require_monitor(request.user)
-    policy.require_manage(request.user)
+    if not policy.can_manage_some(request.user):
+        policy.require_manage(request.user)  # 403; the right for the item's process: the work item service
     to = request.POST.get("to", "")
     kind, _, name = to.partition(":")
     try:
@@ -192,7 +194,7 @@ def trouble_page(request: HttpRequest) -> HttpResponse:
             state["average"] = duration_text(state["average_seconds"])
             state["oldest"] = duration_text(state["oldest_seconds"])
     return render(request, "monitor/trouble.html", {
-        "nav": "monitor", **found, "can_manage": policy.can_manage(request.user),
+        "nav": "monitor", **found,
     })
 
 

@@ -11,10 +11,8 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from administration import policy
-
 from .models import ProcessDefinition, ProcessInstance
-from .services.definitions import compiled_process
+from .services import instances
 
 
 @admin.register(ProcessDefinition)
@@ -31,7 +29,7 @@ class ProcessInstanceAdmin(admin.ModelAdmin):
     exclude = ["execution"]
     readonly_fields = ["definition", "process_name", "status", "current_state", "waiting_on", "waiting_detail",
                        "error", "started_by", "initiator", "started_at", "ended_at", "is_test", "parent",
-                       "parent_token", "depth", "owner", "variables_you_may_see"]
+                       "parent_token", "depth", "owner", "variables_you_may_see", "locals_you_may_see"]
 
     def get_object(self, request, object_id, from_field=None):
         instance = super().get_object(request, object_id, from_field)
@@ -50,6 +48,15 @@ class ProcessInstanceAdmin(admin.ModelAdmin):
         viewer = getattr(instance, "admin_viewer", None)
         if viewer is None:
             return "—"
-        specs = compiled_process(instance.definition_id).globals
-        shown = policy.visible_values(viewer, (instance.execution or {}).get("globals") or {}, specs)
-        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
+        return shown_json(instances.instance_variables(viewer, instance))
+
+    @admin.display(description="State and task locals (those you may see)")
+    def locals_you_may_see(self, instance: ProcessInstance) -> str:
+        viewer = getattr(instance, "admin_viewer", None)
+        if viewer is None:
+            return "—"
+        return shown_json(dict(instances.instance_locals(viewer, instance)))
+
+
+def shown_json(values: dict) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(values, indent=2, ensure_ascii=False))

@@ -78,6 +78,9 @@ class ProcessInstance(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     parent_token = models.CharField(max_length=20, blank=True)  # set when the parent waits for this child
     depth = models.PositiveSmallIntegerField(default=0)
+    # The top-level instance a subprocess was launched under (null: this one is top-level), so a
+    # step can count its launch tree against PAS_MaxInstancesPerLaunch with one indexed query.
+    launch_tree = models.BigIntegerField(null=True, blank=True, db_index=True)
     owner = models.CharField(max_length=100, blank=True)  # storage id of the engine node that owns it
     execution = models.JSONField(default=dict)  # the engine's execution state
 
@@ -87,6 +90,12 @@ class ProcessInstance(models.Model):
             models.Index(fields=["process_name", "status", "-started_at"]),
             models.Index(fields=["status", "-started_at"]),
             models.Index(fields=["started_by", "-started_at"]),
+            # The monitor's filters (docs/performance.md): current state, what it waits on, how
+            # long it has waited, and the few instances with an error message.
+            models.Index(fields=["process_name", "current_state"], name="instance_process_state"),
+            models.Index(fields=["waiting_on", "-started_at"], name="instance_waiting_on"),
+            models.Index(fields=["updated_at"], name="instance_updated_at"),
+            models.Index(fields=["-started_at"], condition=~models.Q(error=""), name="instance_with_error"),
         ]
 
     def __str__(self) -> str:
@@ -108,7 +117,12 @@ class HistoryEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["instance", "id"])]
+        indexes = [
+            models.Index(fields=["instance", "id"]),
+            # When each instance entered its current state: the monitor's "time in state" column.
+            models.Index(fields=["instance", "at"], condition=models.Q(what="state_entered"),
+                         name="history_state_entered"),
+        ]
 
 
 class PendingEvent(models.Model):

@@ -76,6 +76,15 @@ def api(db) -> Callable[[str | None], APIClient]:
 
 
 @pytest.fixture
+def live_engine_node(db):
+    """An engine node that beats (this process's storage id), as under ``serve``: sockets say nothing
+    about the engine (``engine`` is sent at connect only while no node is live)."""
+    from processes.services import nodes
+
+    return nodes.register_node()
+
+
+@pytest.fixture
 def engine_runs(db) -> Callable[[], int]:
     """Runs the engine's sweep until nothing is due, as a worker would."""
     from processes.services import runtime

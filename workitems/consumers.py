@@ -1,9 +1,9 @@
 """``/ws/workitems/``: the caller's work items, live (contract in interfaces.md).
 
 On connect: authenticate (session cookie, or ``?token=``), check the license, join the
-user's group and send a ``snapshot``; then forward what ``workitems.delivery`` pushes to
-the group. Closes with 4401 (not authenticated) or 4403 (no license) after accepting, so
-the browser sees the code.
+user's group and send a ``snapshot`` (then ``engine`` if no engine node is live); then forward
+what ``workitems.delivery`` pushes to the group, and ``engine`` whenever that changes. Closes
+with 4401 (not authenticated) or 4403 (no license) after accepting, so the browser sees the code.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rest_framework import serializers
 from administration import logins, origins, policy
 from administration.models import User
 from workitems import delivery, queues, schemas, services, sockets
+from workitems.engine_watch import engine_message, engine_watch
 
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
@@ -59,6 +60,8 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         items = await snapshot(user)
         self.shown = {item["id"]: version(item) for item in items}
         await self.send_json({"type": "snapshot", "work_items": items})
+        if not await engine_watch().join(self):
+            await self.send_json(engine_message(False))
         if (max_age := sockets.open_sockets_max_age()) is not None:
             self.catching_up = asyncio.create_task(self.catch_up(user, max_age + CATCH_UP_MARGIN_SECONDS))
 
@@ -84,6 +87,7 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.catching_up is not None:
             self.catching_up.cancel()
+        engine_watch().leave(self)
         for group in [*([self.group] if self.group else []), *self.login_groups, *self.queue_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.group:
@@ -114,6 +118,9 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         elif message["type"] == "removed":
             self.shown.pop(message["id"], None)
         await self.send_json(message)
+
+    async def engine_changed(self, running: bool) -> None:
+        await self.send_json(engine_message(running))
 
 
 def version(item: dict[str, Any]) -> tuple:

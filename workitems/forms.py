@@ -19,6 +19,11 @@ def work_item_definition(item: WorkItem) -> dict[str, Any]:
     return compiled_process(item.instance.definition_id).work_items[item.name]
 
 
+def process_category(item: WorkItem) -> str | None:
+    """The category of the item's process (rights given for a category cover it)."""
+    return compiled_process(item.instance.definition_id).document.get("category") or None
+
+
 def scope_of(item: WorkItem) -> dict[str, engine.ScopedVariable]:
     """The variables visible where the item was sent (empty once the instance moved on)."""
     process = compiled_process(item.instance.definition_id)

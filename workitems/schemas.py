@@ -51,6 +51,9 @@ def _message(type_name: str, properties: dict[str, Any] | None = None) -> dict[s
     }
 
 
+# Whether any engine node is live (workitems.engine_watch); the monitor's socket sends it too.
+ENGINE = _message("engine", {"running": {"type": "boolean"}})
+
 SERVER_MESSAGES: dict[str, dict[str, Any]] = {
     # On connect: the user's open items, as GET /api/workitems/ lists them.
     "snapshot": _message("snapshot", {"work_items": {"type": "array", "items": WORK_ITEM}}),
@@ -65,6 +68,8 @@ SERVER_MESSAGES: dict[str, dict[str, Any]] = {
                                       "since": NULLABLE_TIMESTAMP}),
     # Something changed in the queue of one of the user's workgroups: read "My queues" again.
     "queue": _message("queue", {"workgroup": {"type": "string"}}),
+    # Whether an engine node is live: at connect only when none is, then whenever that changes.
+    "engine": ENGINE,
     # The answer to a ping: the connection is alive.
     "pong": _message("pong"),
     # A client message that could not be understood.

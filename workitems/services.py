@@ -241,8 +241,10 @@ def transfer_work_item(user: User, item_id: int, *, to_user: str | None = None,
     if bool(to_user) == bool(to_workgroup):
         raise FormInvalid({"user": ["give either a user or a workgroup"]})
     with transaction.atomic():
-        item = WorkItem.objects.filter(pk=item_id).first()
-        if item is None or not (item.user_id == user.pk or policy.can_manage(user)):
+        item = (WorkItem.objects.filter(pk=item_id).select_related("instance__definition")
+                .defer("instance__execution", "instance__definition__document").first())
+        if item is None or not (item.user_id == user.pk or policy.can_manage(
+                user, item.process_name, item.instance.definition.category)):  # the Manage right for its process
             raise NotFound("No such work item.")
         runtime.lock_instance(item.instance_id)
         item = WorkItem.objects.select_for_update().get(pk=item_id)

@@ -32,7 +32,7 @@ from processes.form_controls import (
 from processes.history_text import humanize
 from workitems import services, substitutes
 from workitems.api.serializers import WorkItemSerializer
-from workitems.forms import description_for, form_fields, work_item_definition
+from workitems.forms import description_for, form_fields, process_category, work_item_definition
 from workitems.models import WorkItem
 from workitems.queues import my_queues
 
@@ -158,7 +158,8 @@ def render_item(request: HttpRequest, item: WorkItem, *, data=None, errors=None,
         "workgroups": workgroups,
         "transfer": transfer or {"user": "", "workgroup": item.workgroup.name if item.workgroup else "",
                                  "errors": {}},
-        "can_view_instance": policy.can_view_instance(user, item.instance.started_by_id),
+        "can_view_instance": policy.can_view_instance(user, item.instance.started_by_id, item.process_name,
+                                                       process_category(item)),
         "live_path": live_updates_path(),
     }, status=status)
 

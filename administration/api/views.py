@@ -67,6 +67,7 @@ def me(user) -> dict:
         "email": user.email,
         "license": user.license or None,
         "rights": sorted(principal.rights),
+        "scoped_rights": policy.scoped_rights(user),
         "workgroups": sorted(principal.workgroups),
         "roles": sorted(principal.roles),
         "is_admin": user.is_superuser,
@@ -82,6 +83,15 @@ class PresenceStateSerializer(PresenceSerializer):
     since = serializers.DateTimeField(allow_null=True)
 
 
+RIGHT_CHOICES = [(right, right.capitalize()) for right in RIGHTS]  # one enum in the schema (settings)
+
+
+class ScopedRightSerializer(serializers.Serializer):
+    right = serializers.ChoiceField(choices=RIGHT_CHOICES)
+    processes = serializers.ListField(child=serializers.CharField())
+    categories = serializers.ListField(child=serializers.CharField())
+
+
 class MeSerializer(serializers.Serializer):
     """The answer of ``GET /api/me/`` and ``PUT /api/me/presence``."""
 
@@ -90,7 +100,10 @@ class MeSerializer(serializers.Serializer):
     last_name = serializers.CharField(allow_blank=True)
     email = serializers.CharField(allow_blank=True)
     license = serializers.ChoiceField(choices=LICENSE_CHOICES, allow_null=True)
-    rights = serializers.ListField(child=serializers.ChoiceField(choices=[(r, r.capitalize()) for r in RIGHTS]))
+    rights = serializers.ListField(child=serializers.ChoiceField(choices=RIGHT_CHOICES),
+                                   help_text="The rights held for all processes.")
+    scoped_rights = ScopedRightSerializer(many=True,
+                                          help_text="The rights held for named processes or categories only.")
     workgroups = serializers.ListField(child=serializers.CharField())
     roles = serializers.ListField(child=serializers.CharField())
     is_admin = serializers.BooleanField()

@@ -69,10 +69,16 @@ class _Echo:
         return value
 
 
+def csv_cell(row: dict, field: str) -> object:
+    """A value as JSON text (blank when it is left out for the reader); other fields as they are."""
+    if field == "value":
+        return json.dumps(row["value"]) if "value" in row else ""
+    return row[field]
+
+
 def csv_response(rows, filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    lines = (writer.writerow([json.dumps(row["value"]) if "value" in row else "" if f == "value" else row[f]
-                              for f in REPORT_FIELDS]) for row in rows)
+    lines = (writer.writerow([csv_cell(row, f) for f in REPORT_FIELDS]) for row in rows)
     response = StreamingHttpResponse(itertools.chain([writer.writerow(REPORT_FIELDS)], lines),
                                      content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

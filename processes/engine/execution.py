@@ -31,7 +31,7 @@ from typing import Any
 from .expressions import ExpressionError
 from .process import Process, format_position
 from .scopes import Scope, build_scope, default_locals
-from .types import CancelTimer, Context, Effect, Record, Step, WithdrawWorkItem
+from .types import CancelTimer, Context, Effect, LocalValueSet, Record, Step, WithdrawWorkItem
 
 STATE_VERSION = 1
 
@@ -152,6 +152,8 @@ class Execution:
         self.effects: list[Effect] = []
         self.queue: list[str] = []
         self.dispatched = 0
+        self.recorded = 0  # history entries of this step
+        self.launched = 0  # subprocesses launched in this step
         self.builtins = {"initiator": ctx.initiator, "instance_id": ctx.instance_id}
 
     @property
@@ -169,10 +171,20 @@ class Execution:
         self.effects.extend(effects)
 
     def record(self, what: str, detail: str = "") -> None:
+        self.recorded += 1
         self.effects.append(Record(what, detail))
 
     def scope(self, thread: dict[str, Any]) -> Scope:
-        return build_scope(self.process, self.state, thread, self.builtins)
+        return build_scope(self.process, self.state, thread, self.builtins, self.logged_local_written)
+
+    def logged_local_written(self, name: str, value: Any, spec: Mapping[str, Any]) -> None:
+        self.effects.append(LocalValueSet(name, value, spec.get("security") or ""))
+
+    def locals_created(self, specs: Mapping[str, dict[str, Any]], stored: Mapping[str, Any]) -> None:
+        """A state or task was entered: the first values of its logged locals are new values."""
+        for name, spec in specs.items():
+            if spec.get("log"):
+                self.logged_local_written(name, stored.get(name), spec)
 
     def ordered_threads(self) -> list[tuple[str, dict[str, Any]]]:
         return sorted(self.threads.items(), key=lambda item: thread_number(item[0]))
@@ -244,11 +256,28 @@ class Execution:
                 return True
 
     def dispatch(self, here: Here) -> str:
+        """Run one action, if the step's bounds allow one more (checked before it starts, so a
+        bound stops the step between two actions and nothing is left half-done)."""
         self.dispatched += 1
         limit = self.ctx.max_actions_per_step
         if self.dispatched > limit:
-            raise Fault(f"more than {limit} actions in one step: a loop that never waits?")
+            raise Fault(f"more than {limit} actions in one step (a loop that never waits?): stopped at the "
+                        "server's PAS_MaxActionsPerStep")
+        if self.recorded >= self.ctx.max_history_per_step:
+            raise Fault(f"{self.recorded} history entries in one step: stopped at the server's "
+                        "PAS_MaxHistoryPerStep")
         return self.actions[here.action["action"]](here)
+
+    def count_launch(self) -> None:
+        """One more subprocess from this step, if the bounds on one step and one launch tree allow it."""
+        per_step, per_tree = self.ctx.max_launches_per_step, self.ctx.max_instances_per_launch
+        if self.launched >= per_step:
+            raise Fault(f"{self.launched} subprocesses launched in one step: stopped at the server's "
+                        "PAS_MaxSubprocessesPerStep")
+        if self.ctx.launch_tree_size + self.launched >= per_tree:
+            raise Fault(f"the launch tree already has {per_tree} instances: stopped at the server's "
+                        "PAS_MaxInstancesPerLaunch")
+        self.launched += 1
 
     @staticmethod
     def advance(frame: dict[str, Any]) -> None:
@@ -277,6 +306,7 @@ class Execution:
     def enter_state(self, name: str, inputs: dict[str, Any]) -> None:
         self.state["state"] = name
         self.state["locals"] = {**default_locals(self.process.state_locals[name]), **inputs}
+        self.locals_created(self.process.state_locals[name], self.state["locals"])
         self.record("state_entered", name)
         self.queue = [self.add_thread(["states", name, "actions"])]
 

@@ -88,6 +88,7 @@ def _call(here: Here) -> str:
     local_values.update(_inputs(here, specs, f"task {name}"))
     scope_id = run.new_id("s")
     run.state["scopes"][scope_id] = {"task": name, "vars": local_values, "depth": depth}
+    run.locals_created(specs, local_values)
     here.progress = {"scope": scope_id}
     here.thread["stack"].append({"block": ["tasks", name, "actions"], "at": 0, "p": None, "scope": scope_id})
     run.record("task_called", name)

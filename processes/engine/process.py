@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -43,6 +44,11 @@ class Process:
         """The globals that may be given at launch, in the order they are declared."""
         return tuple(spec for spec in self.globals.values() if spec.get("input"))
 
+    @cached_property
+    def launches_subprocesses(self) -> bool:
+        """Whether an action anywhere launches a subprocess (then a step counts its launch tree)."""
+        return _has_action(self.document, "launch_process")
+
     def block(self, position: Position) -> list[dict[str, Any]]:
         """The list of actions at ``position`` (see the module docstring)."""
         key = tuple(position)
@@ -64,6 +70,14 @@ class Process:
         for part in rest:
             node = node[part]
         return node
+
+
+def _has_action(node: Any, kind: str) -> bool:
+    if isinstance(node, Mapping):
+        return node.get("action") == kind or any(_has_action(value, kind) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_action(item, kind) for item in node)
+    return False
 
 
 def compile_process(document: dict[str, Any]) -> Process:

@@ -9,7 +9,7 @@ the globals — with the built-ins ``initiator``, ``instance_id`` and, inside ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,12 +49,17 @@ def default_locals(specs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {name: values.default_value(spec) for name, spec in specs.items()}
 
 
+LocalWritten = Callable[[str, Any, Mapping[str, Any]], None]  # (name, JSON value, spec) of a logged local
+
+
 class Scope:
     """The variables one thread sees at its current position."""
 
-    def __init__(self, layers: list[Layer], builtins: Mapping[str, Any]) -> None:
-        self.layers = layers  # innermost first
+    def __init__(self, layers: list[Layer], builtins: Mapping[str, Any],
+                 logged_local_written: LocalWritten | None = None) -> None:
+        self.layers = layers  # innermost first; the globals last
         self.builtins = builtins
+        self.logged_local_written = logged_local_written
 
     def find(self, name: str) -> Layer | None:
         for specs, stored in self.layers:
@@ -107,6 +112,9 @@ class Scope:
         found = self.find(name)
         assert found is not None, name
         found[1][name] = stored_value
+        spec = found[0][name]
+        if self.logged_local_written is not None and spec.get("log") and found[1] is not self.layers[-1][1]:
+            self.logged_local_written(name, stored_value, spec)
 
     def visible(self) -> dict[str, ScopedVariable]:
         seen: dict[str, ScopedVariable] = {}
@@ -134,7 +142,8 @@ def thread_scope(thread: dict[str, Any]) -> tuple[str | None, Any]:
 
 
 def build_scope(
-    process: Process, state: dict[str, Any], thread: dict[str, Any], builtins: Mapping[str, Any]
+    process: Process, state: dict[str, Any], thread: dict[str, Any], builtins: Mapping[str, Any],
+    logged_local_written: LocalWritten | None = None,
 ) -> Scope:
     task_scope, error = thread_scope(thread)
     layers: list[Layer] = []
@@ -146,4 +155,4 @@ def build_scope(
     layers.append((process.globals, state["globals"]))
     if error is not None:
         builtins = {**builtins, "error": error}
-    return Scope(layers, builtins)
+    return Scope(layers, builtins, logged_local_written)

@@ -29,8 +29,12 @@ class Context:
     depth: int = 0  # spawn depth: 0 for a top-level instance, parent's depth + 1 for a child
     depth_threshold: int = 8  # PAS_DepthThreshold: max call_task nesting and spawn depth
     handler_timeout: int = 30  # PAS_HandlerResponseTimeout, seconds (0 = unlimited)
-    max_actions_per_step: int = 100_000  # a bound on work done in one step (runaway loops)
+    max_actions_per_step: int = 100_000  # PAS_MaxActionsPerStep: a bound on work done in one step
     max_loop_iterations: int = 10_000  # PAS_MaxLoopIterations: a loop without max_iterations stops here
+    max_history_per_step: int = 2_000  # PAS_MaxHistoryPerStep: history entries one step may write
+    max_launches_per_step: int = 100  # PAS_MaxSubprocessesPerStep: subprocesses one step may launch
+    max_instances_per_launch: int = 50  # PAS_MaxInstancesPerLaunch: instances in one launch tree
+    launch_tree_size: int = 1  # instances in this instance's launch tree so far (its top one included)
 
 
 # ----------------------------------------------------------------------------- events
@@ -187,7 +191,22 @@ class Record:
     detail: str = ""
 
 
-Effect = SendWorkItem | WithdrawWorkItem | StartTimer | CancelTimer | LaunchSubprocess | RunExternal | Record
+@dataclass(frozen=True)
+class LocalValueSet:
+    """A state's or task's local variable flagged ``log: true`` was given ``value`` (its JSON form).
+
+    The layer around writes it to the reporting table. Globals need no effect: they outlive
+    the step, so the layer compares them before and after it; a local may be created, set
+    and discarded within one step, so each value it is given is reported as it happens.
+    """
+
+    variable: str
+    value: Any
+    security: str = ""  # the variable's security specification, applied when the value is read
+
+
+Effect = (SendWorkItem | WithdrawWorkItem | StartTimer | CancelTimer | LaunchSubprocess | RunExternal | Record
+          | LocalValueSet)
 
 # ------------------------------------------------------------------------------ steps
 

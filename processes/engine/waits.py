@@ -181,6 +181,7 @@ def launch_process(here: Here) -> str:
             inputs[variable] = natural_json(here.evaluate(source, "inputs", variable))
         except ValueError as error:
             raise Fault(str(error), "inputs", variable) from error
+    run.count_launch()
     waits = bool(action.get("wait", False))
     token = run.new_id("w")
     run.emit(LaunchSubprocess(token, name, inputs, waits))

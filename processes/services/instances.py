@@ -120,6 +120,7 @@ def create_child_instance(parent: ProcessInstance, effect: engine.LaunchSubproce
         parent=parent,
         parent_token=effect.token if effect.wait else "",
         depth=parent.depth + 1,
+        launch_tree=parent.launch_tree or parent.pk,
         owner=nodes.owner_for_new_instance(user_launch=False),
     )
     plan.record("child_created", f"{definition.name} #{child.pk}")
@@ -287,3 +288,19 @@ def instance_variables(user: User, instance: ProcessInstance) -> dict[str, Any]:
         return {}
     process = compiled_process(instance.definition_id)
     return policy.visible_values(user, engine.global_values(instance.execution), process.globals)
+
+
+def instance_locals(user: User, instance: ProcessInstance) -> list[tuple[str, dict[str, Any]]]:
+    """The live state and task local variables the user may see, each group under where it lives
+    (``state Review``, ``task Check (s1)``); protected ones are left out, as for globals."""
+    execution = instance.execution or {}
+    state = execution.get("state")
+    if not state:
+        return []
+    process = compiled_process(instance.definition_id)
+    groups = [(f"state {state}", execution.get("locals") or {}, process.state_locals.get(state, {}))]
+    for scope_id, scope in sorted((execution.get("scopes") or {}).items()):
+        task = scope.get("task", "")
+        groups.append((f"task {task} ({scope_id})", scope.get("vars") or {}, process.task_locals.get(task, {})))
+    shown = [(where, policy.visible_values(user, values, specs)) for where, values, specs in groups]
+    return [(where, values) for where, values in shown if values]

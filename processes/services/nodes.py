@@ -39,6 +39,7 @@ log = logging.getLogger("ipa.engine.nodes")
 
 LOAD_STATUSES = ("running", "waiting", "error")  # what a node's load counts
 LAUNCH_VIEW_SECONDS = 1.0  # how long a launch trusts the node list it read
+LATE_LAUNCH_WINDOW = timedelta(seconds=60)  # how long after a node goes the sweep looks for launches onto it
 
 
 RestoreHook = Callable[[list[int], str], None]
@@ -72,6 +73,11 @@ def node_timeout() -> timedelta:
 def heartbeat_interval() -> float:
     """Beat six times per timeout, so a few slow beats do not make a node look dead."""
     return max(0.2, node_timeout().total_seconds() / 6)
+
+
+def any_node_live() -> bool:
+    """Whether any engine node beats: one small query (the pages' engine banner asks every few seconds)."""
+    return EngineNode.objects.filter(stopped_at=None, heartbeat_at__gte=timezone.now() - node_timeout()).exists()
 
 
 def node_state(node: EngineNode, now: datetime) -> str:
@@ -285,13 +291,38 @@ class Handover:
 
 
 def take_over_dead_nodes() -> list[Handover]:
-    """Move the open instances of every dead node to the live nodes (one small query when none is dead)."""
+    """Move the open instances of every dead node to the live nodes (one small query when none is dead),
+    and those launched onto a node just after it stopped or was taken over."""
     now = timezone.now()
-    states = {node.storage_id: node_state(node, now) for node in EngineNode.objects.filter(stopped_at=None)}
+    recent = Q(stopped_at=None) | Q(stopped_at__gte=now - LATE_LAUNCH_WINDOW)
+    states = {node.storage_id: node_state(node, now) for node in EngineNode.objects.filter(recent)}
     if "live" not in states.values():
         return []  # nobody is left to take over
     handovers = [take_over(storage_id) for storage_id, state in states.items() if state == "dead"]
+    handovers += [hand_out_late_launches(storage_id)
+                  for storage_id, state in states.items() if state in ("stopped", "taken over")]
     return [handover for handover in handovers if handover is not None]
+
+
+def hand_out_late_launches(storage_id: str) -> Handover | None:
+    """Give the live nodes what was launched onto ``storage_id`` after it stopped or was taken over.
+
+    A launch trusts the node list it read for ``LAUNCH_VIEW_SECONDS``, and its transaction may
+    commit after the node's instances were handed out, so a node that has just gone can still be
+    given a new instance; nobody would ever run it. The sweep looks for such late arrivals for
+    ``LATE_LAUNCH_WINDOW`` after a node goes. None when there is nothing to move.
+    """
+    if not ProcessInstance.objects.filter(owner=storage_id, status__in=OPEN_STATUSES).exists():
+        return None
+    with transaction.atomic():
+        loads = _read_nodes(timezone.now()).loads
+        loads.pop(storage_id, None)
+        moved = _hand_out(storage_id, loads) if loads else {}
+    if not moved:
+        return None
+    forget_nodes()
+    log.info("instances launched onto engine node %s after it went handed to %s", storage_id, moved)
+    return Handover(storage_id, moved, [])
 
 
 def take_over_in_sweep() -> None:

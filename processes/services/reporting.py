@@ -1,13 +1,16 @@
 """Variable-level logging: new values of variables flagged ``log: true``, and reading them back.
 
-The runtime hands every applied step here; only globals whose definition says ``log: true``
-are written (with the process, version, when and by whom). Reading applies the caller's
-View right to each row's instance and security specifications to each value.
+The runtime hands every applied step here; only variables whose definition says ``log: true``
+are written (with the process, version, when and by whom): globals, compared before and after
+the step, and a state's or task's locals, each value the interpreter reports giving them (a
+local may live and die within one step). ``variable`` is the name as declared in its scope.
+Reading applies the caller's View right to each row's instance and security specifications
+to each value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +19,7 @@ from django.db.models import QuerySet
 
 from administration import policy
 from administration.models import User
+from processes.engine import LocalValueSet
 from processes.models import ProcessDefinition, ProcessInstance, VariableLogEntry
 from processes.services.definitions import compiled_process
 
@@ -23,22 +27,22 @@ REPORT_FIELDS = ("instance", "process", "version", "variable", "value", "at", "b
 
 
 def record_logged_values(instance: ProcessInstance, before: dict | None, after: dict | None, actor: str,
-                         now: datetime) -> None:
-    """Write the logged globals whose value this step set or changed."""
-    logged = [name for name, spec in compiled_process(instance.definition_id).globals.items() if spec.get("log")]
-    if not logged or not after:
+                         now: datetime, local_values: Iterable[LocalValueSet] = ()) -> None:
+    """Write the logged globals whose value this step set or changed, and each value the
+    interpreter reports it gave a logged local (``LocalValueSet`` effects)."""
+    rows = [(value.variable, value.value, value.security) for value in local_values]
+    globals_ = compiled_process(instance.definition_id).globals
+    if after:
+        old, new = (before or {}).get("globals") or {}, after.get("globals") or {}
+        rows += [(name, new[name], spec.get("security") or "") for name, spec in globals_.items()
+                 if spec.get("log") and name in new and (name not in old or old[name] != new[name])]
+    if not rows:
         return
-    old, new = (before or {}).get("globals") or {}, after.get("globals") or {}
-    changed = [name for name in logged if name in new and (name not in old or old[name] != new[name])]
-    if not changed:
-        return
-    specs = compiled_process(instance.definition_id).globals
     version = ProcessDefinition.objects.values_list("version", flat=True).get(pk=instance.definition_id)
     VariableLogEntry.objects.bulk_create([
         VariableLogEntry(instance_id=instance.pk, process_name=instance.process_name, version=version,
-                         variable=name, value=new[name], security=specs[name].get("security") or "",
-                         at=now, by=actor)
-        for name in changed
+                         variable=name, value=value, security=security, at=now, by=actor)
+        for name, value, security in rows
     ])
 
 

@@ -109,7 +109,7 @@ def node_storage_id() -> str:
 # ------------------------------------------------------------------------ running steps
 
 
-def engine_context(instance: ProcessInstance, now: datetime) -> engine.Context:
+def engine_context(instance: ProcessInstance, now: datetime, process: engine.Process) -> engine.Context:
     return engine.Context(
         now=now,
         instance_id=instance.pk,
@@ -118,7 +118,20 @@ def engine_context(instance: ProcessInstance, now: datetime) -> engine.Context:
         depth_threshold=integer_parameter("PAS_DepthThreshold"),
         handler_timeout=integer_parameter("PAS_HandlerResponseTimeout"),
         max_loop_iterations=integer_parameter("PAS_MaxLoopIterations"),
+        max_actions_per_step=integer_parameter("PAS_MaxActionsPerStep"),
+        max_history_per_step=integer_parameter("PAS_MaxHistoryPerStep"),
+        max_launches_per_step=integer_parameter("PAS_MaxSubprocessesPerStep"),
+        max_instances_per_launch=integer_parameter("PAS_MaxInstancesPerLaunch"),
+        launch_tree_size=launch_tree_size(instance) if process.launches_subprocesses else 1,
     )
+
+
+def launch_tree_size(instance: ProcessInstance) -> int:
+    """How many instances the launch that ``instance`` belongs to has grown into, its top one included."""
+    top = instance.launch_tree or instance.pk
+    if top is None:
+        return 1
+    return 1 + ProcessInstance.objects.filter(launch_tree=top).count()
 
 
 _lock_instance = {
@@ -139,7 +152,7 @@ def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engin
         raise Conflict("This instance was imported and waits to be handed to an engine node (flow_admin transfer).")
     now = timezone.now()
     process = compiled_process(instance.definition_id)
-    context = engine_context(instance, now)
+    context = engine_context(instance, now, process)
     if isinstance(event, engine.Launch):
         step = engine.start(process, event, context)
     else:
@@ -150,9 +163,12 @@ def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engin
 
 def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> None:
     before = instance.execution
+    local_values = []
     for effect in step.effects:
         if isinstance(effect, engine.Record):
             plan.record(effect.what, effect.detail)
+        elif isinstance(effect, engine.LocalValueSet):
+            local_values.append(effect)
         else:
             _appliers[type(effect)](instance, effect, plan)
     instance.execution = step.state
@@ -169,7 +185,8 @@ def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> 
     else:
         instance.save(update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail",
                                      "error", "ended_at", "updated_at"])
-    reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now)  # variables with log: true
+    reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now,  # variables with log: true
+                                   local_values)
     save_plan(plan)
 
 

@@ -3,28 +3,19 @@
 // On every (re)connection the page sends {"type": "subscribe", "filter": ...} with the filter
 // it shows; the server answers with a snapshot (which replaces the table, so a reconnection
 // catches up on everything missed) or "refused" when the filter matches too many instances.
-// Then "changed" and "removed" keep the table current. A ping every 25 s checks the
-// connection; while the server cannot be reached a banner says so and the page reconnects
-// by itself with a growing delay (the seed: the monitor shows the server as unavailable).
+// Then "changed" and "removed" keep the table current. The connection is live.js's: while
+// the server cannot be reached a banner says so and the page reconnects by itself with a
+// growing delay (the seed: the monitor shows the server as unavailable).
 (function () {
   "use strict";
 
   const script = document.currentScript;
-  const PING_MS = 25000;
-  const PONG_TIMEOUT_MS = 10000;
-  const FIRST_DELAY_MS = 1000;
-  const MAX_DELAY_MS = 30000;
   const STATUS_WORDS = {
     running: "Running", waiting: "Waiting", completed: "Completed", cancelled: "Cancelled",
     error: "Error", restored_in_error: "Restored in error",
   };
 
-  function element(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-    node.append(...children);
-    return node;
-  }
+  const element = window.ipaLive.element;
 
   function duration(fromIso, toMs) {
     if (!fromIso) return "—";
@@ -42,6 +33,14 @@
     return people.length ? `${what} (${people.join(", ")})` : what;
   }
 
+  // The error without its technical position ("in state Pay, states.Pay.actions[0]: "): the state
+  // has its own column, the position stays in the tooltip (as in monitor/timeline.py).
+  function causeText(error) {
+    if (!error) return "—";
+    const fault = /^in state .+?, \S+: ([\s\S]*)$/.exec(error);
+    return fault ? fault[1] : error;
+  }
+
   // ------------------------------------------------------------------------ the table
 
   function monitorTable() {
@@ -51,6 +50,7 @@
     const empty = document.getElementById("monitor-empty");
     const count = document.getElementById("row-count");
     const refused = document.getElementById("refused");
+    const bulkCard = document.getElementById("bulk");  // only for those who may act
     const announcer = document.getElementById("announcer");
     const instanceUrl = (id) => script.dataset.instanceUrl.replace("/0/", `/${id}/`);
     const arrived = new Set();
@@ -81,7 +81,7 @@
         cell("Status", element("span", { class: `status s-${row.status}` }, STATUS_WORDS[row.status] || row.status)),
         cell("Current state", row.state || "—"),
         cell("Waiting on", row.status === "error" || row.status === "restored_in_error"
-          ? element("span", { class: "error-cause", title: row.error }, row.error || "—") : waitingText(row)),
+          ? element("span", { class: "error-cause", title: row.error }, causeText(row.error)) : waitingText(row)),
         cell("Running for", duration(row.started_at, end)),
         cell("In state for", row.ended_at ? "—" : duration(row.state_since, now)),
         cell("Started by", row.started_by || "—"),
@@ -128,6 +128,9 @@
         rows.clear();
         for (const row of message.instances) rows.set(row.id, row);
         refused.hidden = true;
+        if (bulkCard) bulkCard.hidden = false;
+      } else if (message.type === "snapshot_rows") {  // the rest of a snapshot of more than 100 rows
+        for (const row of message.instances) rows.set(row.id, row);
       } else if (message.type === "changed") {
         if (!rows.has(message.instance.id)) {
           arrived.add(message.instance.id);
@@ -140,6 +143,7 @@
         rows.clear();
         refused.textContent = message.reason;
         refused.hidden = false;
+        if (bulkCard) bulkCard.hidden = true;  // nothing to select
         table.hidden = true;
         empty.hidden = true;
         count.textContent = "0";
@@ -225,141 +229,16 @@
     return { selected, update };
   }
 
-  // ------------------------------------------------------------------- the connection
-
-  function liveConnection(path, filter, onMessage, onState) {
-    const banner = document.getElementById("connection-banner");
-    const bannerText = document.getElementById("connection-text");
-    const retryButton = document.getElementById("reconnect-now");
-    let socket = null;
-    let attempt = 0;
-    let stopped = false;
-    let pingTimer = null;
-    let pongTimer = null;
-    let retryTimer = null;
-    let countdownTimer = null;
-
-    function clearTimers() {
-      clearInterval(pingTimer);
-      clearTimeout(pongTimer);
-      clearTimeout(retryTimer);
-      clearInterval(countdownTimer);
-    }
-
-    function ping() {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return;
-      socket.send(JSON.stringify({ type: "ping" }));
-      clearTimeout(pongTimer);
-      pongTimer = setTimeout(lost, PONG_TIMEOUT_MS);
-    }
-
-    function lost() {
-      const dead = socket;
-      socket = null;
-      clearTimers();
-      if (dead) dead.close();
-      if (!stopped) scheduleReconnect();
-    }
-
-    function open() {
-      clearTimers();
-      if (socket) return;
-      onState("connecting");
-      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      const current = new WebSocket(scheme + location.host + path);
-      socket = current;
-      current.addEventListener("open", () => {
-        current.send(JSON.stringify({ type: "subscribe", filter }));
-        pingTimer = setInterval(ping, PING_MS);
-      });
-      current.addEventListener("message", (event) => {
-        clearTimeout(pongTimer);
-        let message;
-        try {
-          message = JSON.parse(event.data);
-        } catch (error) {
-          return;
-        }
-        if (!message || typeof message.type !== "string") return;
-        if (message.type === "snapshot" || message.type === "refused") {
-          attempt = 0;
-          banner.hidden = true;
-          onState(message.type === "snapshot" ? "live" : "refused");
-        }
-        onMessage(message);
-      });
-      current.addEventListener("close", (event) => {
-        if (socket !== current) return;
-        socket = null;
-        clearInterval(pingTimer);
-        clearTimeout(pongTimer);
-        if (stopped) return;
-        if (event.code === 4401) {
-          location.assign(script.dataset.login + "?next=" + encodeURIComponent(location.pathname + location.search));
-          return;
-        }
-        if (event.code === 4403) {
-          showBanner("The Process Monitor needs the Process Monitor license or higher.", false);
-          onState("offline");
-          return;
-        }
-        scheduleReconnect();
-      });
-    }
-
-    function showBanner(text, canRetry) {
-      bannerText.textContent = text;
-      retryButton.hidden = !canRetry;
-      banner.hidden = false;
-    }
-
-    function scheduleReconnect() {
-      const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt) * (0.8 + Math.random() * 0.4);
-      attempt += 1;
-      const due = Date.now() + delay;
-      const tell = () => {
-        const seconds = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-        showBanner(seconds ? `Reconnecting in ${seconds} s… The table may be out of date until then.`
-                           : "Reconnecting…", true);
-      };
-      onState("offline");
-      tell();
-      countdownTimer = setInterval(tell, 1000);
-      retryTimer = setTimeout(open, delay);
-    }
-
-    function reconnectNow() {
-      if (socket || stopped) return;
-      attempt = 0;
-      open();
-    }
-
-    retryButton.addEventListener("click", reconnectNow);
-    window.addEventListener("online", reconnectNow);
-    window.addEventListener("pagehide", () => {
-      stopped = true;
-      clearTimers();
-      if (socket) socket.close(1000);
-    });
-    window.addEventListener("pageshow", (event) => {
-      if (event.persisted) {
-        stopped = false;
-        reconnectNow();
-      }
-    });
-    open();
-  }
-
   function start() {
     const filter = JSON.parse(document.getElementById("watched-filter").textContent);
     const onMessage = monitorTable();
-    const state = document.getElementById("live-state");
-    const stateText = document.getElementById("live-text");
-    const words = { connecting: "Connecting…", live: "Live", offline: "Disconnected", refused: "Refused" };
-    liveConnection(script.dataset.live, filter, onMessage, (name) => {
-      state.hidden = false;
-      state.dataset.state = name;
-      stateText.textContent = words[name];
+    window.ipaLive.connect({
+      path: script.dataset.live, loginUrl: script.dataset.login, hello: { type: "subscribe", filter },
+      current: (message) => (message.type === "snapshot" ? "live" : message.type === "refused" ? "refused" : null),
+      onMessage,
+      onState: window.ipaLive.showState({ connecting: "Connecting…", live: "Live", offline: "Disconnected", refused: "Refused" }),
+      forbidden: "The Process Monitor needs the Process Monitor license or higher.",
+      stale: "The table may be out of date until then.",
     });
   }
 

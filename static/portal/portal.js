@@ -63,6 +63,13 @@
     });
   }
 
+  // The live connections pass on whether an engine node is alive ("engine" messages): the banner
+  // of base.html says so. Listening at once, before any connection can have heard anything.
+  document.addEventListener("engine-pushed", (event) => {
+    const banner = document.getElementById("engine-banner");
+    if (banner) banner.hidden = event.detail !== false;
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     setUpPresence();
     focusErrorSummary();

@@ -1,7 +1,7 @@
 // The queues page, live: it asks /ws/monitor/ to be told of changes ({"type": "watch_queues"})
 // and, on each "queues_changed", reads the page again and swaps the queues in (at most once a
-// second, and not while a Move form is being used). Reconnects by itself; a banner says when
-// the server cannot be reached.
+// second, and not while a Move form is being used). The connection is live.js's: a banner
+// while the server cannot be reached, reconnection by itself, and a fresh read on reconnect.
 (function () {
   "use strict";
 
@@ -35,33 +35,14 @@
     setTimeout(refresh, wait);
   }
 
-  function connect(attempt) {
-    const state = document.getElementById("live-state");
-    const text = document.getElementById("live-text");
-    const banner = document.getElementById("connection-banner");
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + script.dataset.live);
-    socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "watch_queues" })));
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type !== "queues_changed") return;
-      if (state.dataset.state !== "live") {
-        state.dataset.state = "live";
-        text.textContent = "Live";
-        banner.hidden = true;
-        attempt = 0;
-      }
-      soon();
-    });
-    socket.addEventListener("close", (event) => {
-      state.dataset.state = "offline";
-      text.textContent = "Disconnected";
-      if (event.code === 4401 || event.code === 4403) return;
-      banner.hidden = false;
-      setTimeout(() => connect(attempt + 1), Math.min(30000, 1000 * 2 ** attempt));
-    });
-    document.getElementById("reconnect-now").onclick = () => location.reload();
-  }
-
-  connect(0);
+  window.ipaLive.connect({
+    path: script.dataset.live, loginUrl: script.dataset.login, hello: { type: "watch_queues" },
+    current: (message) => (message.type === "queues_changed" ? "live" : null),
+    onMessage: (message) => {
+      if (message.type === "queues_changed") soon();
+    },
+    onState: window.ipaLive.showState({ connecting: "Connecting…", live: "Live", offline: "Disconnected" }),
+    forbidden: "The queues need the Process Monitor license or higher.",
+    stale: "The queues may be out of date until then.",
+  });
 })();

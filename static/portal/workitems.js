@@ -2,148 +2,13 @@
 //
 // The server sends {"type": "snapshot", "work_items": [...]} on connect, then
 // {"type": "added" | "changed", "work_item": {...}} and {"type": "removed", "id": ...}.
-// This client pings every 25 s (a connection that answers nothing within 10 s counts as
-// lost), shows a banner while the server cannot be reached, reconnects by itself with a
-// growing delay, and lets the next snapshot replace what it shows, which catches up on
-// everything that happened meanwhile. "presence" messages update the header's selector.
+// The connection is live.js's (ping, banner, reconnection with a growing delay); the next
+// snapshot replaces what the page shows, which catches up on everything that happened
+// meanwhile. "presence" messages update the header's selector.
 (function () {
   "use strict";
 
   const script = document.currentScript;
-  const PING_MS = 25000;
-  const PONG_TIMEOUT_MS = 10000;
-  const FIRST_DELAY_MS = 1000;
-  const MAX_DELAY_MS = 30000;
-
-  // ------------------------------------------------------------------ the connection
-
-  function liveConnection(path, loginUrl, onMessage, onState) {
-    const banner = document.getElementById("connection-banner");
-    const bannerText = document.getElementById("connection-text");
-    const retryButton = document.getElementById("reconnect-now");
-    let socket = null;
-    let attempt = 0;
-    let stopped = false;
-    let pingTimer = null;
-    let pongTimer = null;
-    let retryTimer = null;
-    let countdownTimer = null;
-
-    function clearTimers() {
-      clearInterval(pingTimer);
-      clearTimeout(pongTimer);
-      clearTimeout(retryTimer);
-      clearInterval(countdownTimer);
-    }
-
-    function ping() {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return;
-      socket.send(JSON.stringify({ type: "ping" }));
-      clearTimeout(pongTimer);
-      pongTimer = setTimeout(lost, PONG_TIMEOUT_MS);
-    }
-
-    // No answer to a ping: the connection is dead even if the browser has not noticed yet.
-    function lost() {
-      const dead = socket;
-      socket = null;
-      clearTimers();
-      if (dead) dead.close();
-      if (!stopped) scheduleReconnect();
-    }
-
-    function open() {
-      clearTimers();
-      if (socket) return;
-      onState("connecting");
-      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      const current = new WebSocket(scheme + location.host + path);
-      socket = current;
-      current.addEventListener("open", () => {
-        pingTimer = setInterval(ping, PING_MS);
-      });
-      current.addEventListener("message", (event) => {
-        clearTimeout(pongTimer);  // any message shows the connection is alive
-        let message;
-        try {
-          message = JSON.parse(event.data);
-        } catch (error) {
-          return;
-        }
-        if (!message || typeof message.type !== "string") return;
-        if (message.type === "snapshot") {  // live (again) only once the server has said what is current
-          attempt = 0;
-          if (banner) banner.hidden = true;
-          onState("live");
-        }
-        if (message.type === "presence") showPresence(message.status);
-        else onMessage(message);
-      });
-      current.addEventListener("close", (event) => {
-        if (socket !== current) return;
-        socket = null;
-        clearInterval(pingTimer);
-        clearTimeout(pongTimer);
-        if (stopped) return;
-        if (event.code === 4401) {  // the session ended: log in again, then come back here
-          location.assign(loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search));
-          return;
-        }
-        if (event.code === 4403) {
-          showBanner("Your license does not include work items, so this page is not updated live.", false);
-          onState("offline");
-          return;
-        }
-        scheduleReconnect();
-      });
-    }
-
-    function showBanner(text, canRetry) {
-      if (!banner) return;  // a page without the banner only keeps the connection (presence)
-      bannerText.textContent = text;
-      retryButton.hidden = !canRetry;
-      banner.hidden = false;
-    }
-
-    function scheduleReconnect() {
-      const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt) * (0.8 + Math.random() * 0.4);
-      attempt += 1;
-      const due = Date.now() + delay;
-      const tell = () => {
-        const seconds = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-        showBanner(seconds ? `Reconnecting in ${seconds} s… This page may be out of date until then.`
-                           : "Reconnecting…", true);
-      };
-      onState("offline");
-      tell();
-      countdownTimer = setInterval(tell, 1000);
-      retryTimer = setTimeout(open, delay);
-    }
-
-    function reconnectNow() {
-      if (socket || stopped) return;
-      attempt = 0;
-      open();
-    }
-
-    if (retryButton) retryButton.addEventListener("click", reconnectNow);
-    window.addEventListener("online", reconnectNow);
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") reconnectNow();
-    });
-    window.addEventListener("pagehide", () => {
-      stopped = true;
-      clearTimers();
-      if (socket) socket.close(1000);
-    });
-    window.addEventListener("pageshow", (event) => {
-      if (event.persisted) {  // back from the back/forward cache: catch up again
-        stopped = false;
-        reconnectNow();
-      }
-    });
-    open();
-  }
 
   // The presence changed (in this window or another): the header shows it.
   function showPresence(status) {
@@ -164,12 +29,7 @@
     return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   }
 
-  function element(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-    node.append(...children);
-    return node;
-  }
+  const element = window.ipaLive.element;
 
   // The same markup as templates/workitems/_row.html.
   function rowFor(item, itemUrl, now) {
@@ -471,14 +331,12 @@
     const onMessage = pages[script.dataset.page] ? pages[script.dataset.page]() : () => {};
     const path = script.dataset.live;
     if (!path) return;  // no live updates on this server: the page stays as it was served
-    const state = document.getElementById("live-state");
-    const stateText = document.getElementById("live-text");
-    const words = { connecting: "Connecting…", live: "Live", offline: "Disconnected" };
-    liveConnection(path, script.dataset.login, onMessage, (name) => {
-      if (!state) return;
-      state.hidden = false;
-      state.dataset.state = name;
-      stateText.textContent = words[name];
+    window.ipaLive.connect({
+      path, loginUrl: script.dataset.login, hello: null,
+      current: (message) => (message.type === "snapshot" ? "live" : null),
+      onMessage: (message) => (message.type === "presence" ? showPresence(message.status) : onMessage(message)),
+      onState: window.ipaLive.showState({ connecting: "Connecting…", live: "Live", offline: "Disconnected" }),
+      forbidden: "Your license does not include work items, so this page is not updated live.",
     });
   }
 

@@ -25,6 +25,15 @@ def test_a_role_takes_only_known_rights(superuser):
     assert AuditEntry.objects.filter(kind="role", target="Pilots", action="created").exists()
 
 
+def test_saving_a_role_in_the_django_admin_keeps_its_rights_for_some_processes(superuser):
+    scoped = {"right": "manage", "processes": ["Car Loan"]}
+    role = Role.objects.create(name="Loan desk", rights=["view", scoped])
+    response = superuser.post(f"/admin/administration/role/{role.pk}/change/",
+                              {"name": "Loan desk", "rights": ["launch"]})
+    assert response.status_code == 302
+    assert Role.objects.get(pk=role.pk).rights == ["launch", scoped]
+
+
 def test_seats_and_parameter_rules_hold_in_the_django_admin(superuser):
     allocation = LicenseAllocation.objects.get(license="group_routed")
     response = superuser.post(f"/admin/administration/licenseallocation/{allocation.pk}/change/",
@@ -46,5 +55,5 @@ def test_a_user_past_the_seats_is_refused_in_the_django_admin(superuser):
         "presence": "offline", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
         "skill_levels-TOTAL_FORMS": "0", "skill_levels-INITIAL_FORMS": "0"})
     assert response.status_code == 200
-    assert "Process Monitor license has 1 seats, all held: sam" in response.content.decode()
+    assert "Process Monitor license has 1 seats and 2 users would hold it: alice, sam" in response.content.decode()
     assert User.objects.get(username="alice").license == "group_routed"

@@ -31,7 +31,9 @@ def test_only_administrators_open_the_pages_and_see_the_link(directory, admin_cl
                 "/administration/licenses/", "/administration/workgroups/", "/administration/workgroups/Managers/",
                 "/administration/roles/", "/administration/roles/Supervisor/", "/administration/skills/",
                 "/administration/security/", "/administration/security/Payroll/", "/administration/parameters/",
-                "/administration/audit/", "/administration/workgroups/new"):
+                "/administration/audit/", "/administration/workgroups/new", "/administration/rights/",
+                "/administration/certification-authorities/", "/administration/data-sources/",
+                "/administration/processes/"):
         assert admin_client.get(url).status_code == 200, url
 
 
@@ -116,3 +118,32 @@ def test_a_data_source_is_saved_tested_and_its_password_never_shown(admin_client
     assert "reader:***@127.0.0.1:1" in page and "s3cret" not in page
     assert "127.0.0.1" in page and 'role="alert"' in page
     assert "s3cret" not in str(list(AuditEntry.objects.values_list("before", "after")))
+
+
+def test_the_access_rights_page_lists_who_holds_each_right_and_where(admin_client):
+    from administration import services
+
+    services.save_workgroup(None, {"name": "Loans team", "rights": [{"right": "manage", "categories": ["Loans"]}],
+                                   "skills": []})
+    page = admin_client.get("/administration/rights/").content.decode()
+    manage = page[page.index('id="right-manage"'):]
+    assert "all processes" in manage and 'href="/administration/roles/Supervisor/"' in manage
+    assert "category Loans" in manage and "workgroup Loans team" in manage
+    assert 'href="/administration/users/alice/"' not in manage  # alice holds launch only
+
+
+def test_a_certification_authority_is_added_checked_and_deleted_on_its_page(admin_client):
+    import trustme
+
+    from administration.models import CertificateAuthority
+
+    url = "/administration/certification-authorities/"
+    refused = admin_client.post(url, {"name": "Typo", "certificate": "-----BEGIN CERTIFICATE-----\nxyz\n"})
+    assert refused.status_code == 400 and "not a PEM certificate OpenSSL accepts" in refused.content.decode()
+    assert not CertificateAuthority.objects.exists()
+    pem = trustme.CA(organization_name="IPA test CA").cert_pem.bytes().decode()
+    assert admin_client.post(url, {"name": "IPA test CA", "certificate": pem}).status_code == 302
+    assert "IPA test CA" in admin_client.get(url).content.decode()
+    assert AuditEntry.objects.filter(kind="certification authority", action="created").exists()
+    assert admin_client.post(url, {"delete": "IPA test CA"}).status_code == 302
+    assert not CertificateAuthority.objects.exists()

@@ -88,6 +88,13 @@ def test_the_openapi_schema_and_its_documentation_page_are_served(directory, api
     assert client.get("/api/docs/").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_the_openapi_schema_and_its_pages_need_authentication_like_every_endpoint(directory, api, path):
+    response = api(None).get(path)
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("application/problem+json")
+
+
 def test_the_process_format_schema_is_served_to_editors(db, client):
     response = client.get("/api/schema/process.json")
     assert response.status_code == 200

@@ -13,6 +13,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from types import ModuleType
 
@@ -58,12 +59,27 @@ class Generated:
             del sys.modules[name]
 
 
+def served_schema(base_url: str, token: str) -> bytes:
+    """/api/schema/ as an integrator reads it: with a token, like every other endpoint."""
+    request = urllib.request.Request(f"{base_url}/api/schema/?format=json",
+                                     headers={"Authorization": f"Token {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.read()
+
+
 @pytest.fixture
-def generated(live_server, tmp_path):
+def generated(live_server, tmp_path, directory):
+    from rest_framework.authtoken.models import Token
+
+    from administration.models import User
+
+    token, _ = Token.objects.get_or_create(user=User.objects.get(username="admin"))
+    schema = tmp_path / "openapi.json"
+    schema.write_bytes(served_schema(live_server.url, token.key))
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
     result = subprocess.run(
-        [GENERATOR, "generate", "--url", f"{live_server.url}/api/schema/", "--config", str(config),
+        [GENERATOR, "generate", "--path", str(schema), "--config", str(config),
          "--meta", "none", "--output-path", str(tmp_path / PACKAGE), "--fail-on-warning"],
         capture_output=True, text=True, timeout=300,
     )

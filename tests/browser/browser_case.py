@@ -79,9 +79,15 @@ REFUND_REQUEST = {
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium: apt-get install -y chromium")
-@override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+# An engine node that stays live for the whole class (registered by setUp; a test that needs it dead makes
+# its heartbeat old), and a web side that notices quickly whether one is (the pages' engine banner).
+@override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], ENGINE_NODE_TIMEOUT=3600,
+                   ENGINE_WATCH_SECONDS=0.2)
 class BrowserTestCase(ChannelsLiveServerTestCase):
-    """The demo directory and processes (plus Refund Request) on a live server, and a browser."""
+    """The demo directory and processes (plus Refund Request) and a live engine node on a live server,
+    and a browser."""
+
+    screenshots = SCREENSHOTS  # where screenshot() keeps its pictures
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -122,9 +128,11 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
     def setUp(self) -> None:
         from processes.services.definitions import import_definition
         from processes.services.demo import load_demo
+        from processes.services.nodes import register_node
 
         load_demo()
         import_definition(REFUND_REQUEST, publish=True)
+        register_node()
         self.contexts = []
 
     def tearDown(self) -> None:
@@ -162,8 +170,8 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
     def screenshot(self, page, name: str) -> None:
         """A full-page screenshot, once the page has passed the accessibility check."""
         self.check_accessibility(page)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
 
     def check_accessibility(self, page) -> None:
         """axe-core on the page as it is now: a serious or critical violation fails the test."""

@@ -119,7 +119,9 @@ def test_three_nodes_one_killed_one_stopped_every_instance_completes_each_step_o
 
         assert state("node-a") == "taken over" and state("node-b") == "stopped" and state("node-c") == "live"
         gone = ProcessInstance.objects.filter(owner__in=["node-a", "node-b"], status__in=OPEN)
-        assert not gone.exists(), "open instances are still owned by a node that is gone"
+        # A launch trusts its node list for a second, so one may land on node-b just after it
+        # stopped: the live node's sweep hands such late arrivals over.
+        wait_until(lambda: not gone.exists(), 30, "no open instance to be owned by a node that is gone")
         assert on_a and item_states(on_a) == {("held", "admin"): len(on_a)}  # restored by the rules
         assert on_b and item_states(on_b) == {("processing", "admin"): len(on_b)}  # handed over cleanly: untouched
         kept.clear()

@@ -50,7 +50,8 @@ def test_a_loop_that_never_waits_is_stopped_by_the_action_bound():
     step = instance.start()
     assert step.status == "error"
     assert step.error == (
-        "in state Main, states.Main.actions[0]: more than 50 actions in one step: a loop that never waits?"
+        "in state Main, states.Main.actions[0]: more than 50 actions in one step (a loop that never waits?): "
+        "stopped at the server's PAS_MaxActionsPerStep"
     )
 
 

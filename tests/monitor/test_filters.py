@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.filters import Filter, FilterInvalid, Row, matches, parse_filter
+from monitor.filters import Filter, FilterInvalid, Row, crossing, matches, parse_filter
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ROW = Row(id=42, process="Expense", version=2, status="waiting", state="Review", waiting_on="work_item",
@@ -35,6 +35,14 @@ def test_an_empty_filter_matches_every_row():
 ])
 def test_each_key_matches_its_part_of_the_row(data, expected):
     assert matches(parse_filter(data), ROW, NOW) is expected
+
+
+def test_a_row_that_will_match_by_waiting_longer_crosses_when_its_wait_reaches_the_threshold():
+    # ROW last changed 45 minutes before NOW: it crosses an hour's wait 15 minutes later.
+    assert crossing(parse_filter({"waiting_longer_than": 60}), ROW, NOW) == NOW + timedelta(minutes=15)
+    assert crossing(parse_filter({"waiting_longer_than": 30}), ROW, NOW) is None  # matches already
+    assert crossing(parse_filter({"waiting_longer_than": 60, "process": "Car Loan"}), ROW, NOW) is None
+    assert crossing(parse_filter({"process": "Expense"}), ROW, NOW) is None  # time does not matter
 
 
 def test_the_error_key_finds_a_cause_in_the_message_whatever_its_case():

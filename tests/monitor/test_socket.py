@@ -7,15 +7,17 @@ set. Every message received is checked against its schema in ``monitor.schemas``
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from monitor.schemas import validate_server_message
 from tests.monitor.conftest import SECRET, complete_check, set_cap
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_engine_node")]
 WAIT = 5  # seconds a push may take to arrive (Redis included)
 
 
@@ -24,8 +26,8 @@ class Socket:
         self.communicator = communicator
         self.received: list[dict] = []
 
-    async def receive(self) -> dict:
-        message = await self.communicator.receive_json_from(timeout=WAIT)
+    async def receive(self, timeout: float = WAIT) -> dict:
+        message = await self.communicator.receive_json_from(timeout=timeout)
         validate_server_message(message)
         self.received.append(message)
         return message
@@ -33,10 +35,10 @@ class Socket:
     async def receive_nothing(self) -> bool:
         return await self.communicator.receive_nothing(timeout=0.3)
 
-    async def receive_until(self, wanted) -> dict:
+    async def receive_until(self, wanted, timeout: float = WAIT) -> dict:
         """The first message for which ``wanted(message)`` holds (a change may be pushed more than once)."""
         while True:
-            message = await self.receive()
+            message = await self.receive(timeout)
             if wanted(message):
                 return message
 
@@ -154,6 +156,52 @@ def test_a_subscription_that_grows_past_the_cap_is_ended_with_refused(probe):
     run(scenario)
 
 
+def test_an_instance_enters_a_waiting_longer_than_filter_when_its_wait_passes_without_a_change(probe):
+    waiting = probe("Acme")
+    fresh = probe("Zenith")
+
+    @sync_to_async
+    def last_changed_ago(instance, age: timedelta) -> None:  # as if it had waited that long (no step)
+        from processes.models import ProcessInstance
+
+        ProcessInstance.objects.filter(pk=instance.pk).update(updated_at=timezone.now() - age)
+
+    async def scenario():
+        await last_changed_ago(waiting, timedelta(seconds=58))  # one minute's wait passes in 2 s
+        socket = await socket_of("sam")
+        snapshot = await socket.subscribe({"process": "Probe", "waiting_longer_than": 1})
+        assert snapshot["type"] == "snapshot" and snapshot["instances"] == []
+        crossed = await socket.receive_until(lambda m: m["type"] == "changed", timeout=60)
+        assert crossed["instance"]["id"] == waiting.pk and crossed["instance"]["status"] == "waiting"
+        assert fresh.pk not in [m["instance"]["id"] for m in socket.received if m["type"] == "changed"]
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_snapshot_of_more_than_a_hundred_rows_comes_as_the_count_and_the_first_rows_then_the_rest(probe):
+    @sync_to_async
+    def newest_first() -> list[int]:
+        from processes.models import ProcessInstance
+
+        return list(ProcessInstance.objects.filter(process_name="Probe").order_by("-started_at", "-id")
+                    .values_list("id", flat=True))
+
+    async def scenario():
+        await sync_to_async(make_instances)(620)
+        socket = await socket_of("sam")
+        first = await socket.subscribe({"process": "Probe"})
+        assert first["type"] == "snapshot" and first["total"] == 620 and len(first["instances"]) == 100
+        rest = [await socket.receive(), await socket.receive()]
+        assert [(m["type"], len(m["instances"])) for m in rest] == [("snapshot_rows", 500), ("snapshot_rows", 20)]
+        assert [row["id"] for m in [first, *rest] for row in m["instances"]] == await newest_first()
+        launched = await sync_to_async(probe)("After")  # then live, as after any snapshot
+        assert (await socket.receive_until(lambda m: m["type"] == "changed"))["instance"]["id"] == launched.pk
+        await socket.close()
+
+    run(scenario)
+
+
 def test_without_the_monitor_license_the_socket_closes_with_4403(world):
     async def scenario():
         socket = await socket_of("alice")
@@ -190,6 +238,8 @@ def test_unsubscribe_ends_the_pushes(probe):
         socket = await socket_of("sam")
         await socket.subscribe({})
         await socket.send({"type": "unsubscribe"})
+        await socket.send({"type": "ping"})  # answered once the server has handled the unsubscribe
+        assert (await socket.receive())["type"] == "pong"
         await sync_to_async(probe)("Acme")
         assert await socket.receive_nothing()
         await socket.close()
@@ -286,5 +336,38 @@ def test_deactivating_a_supervisor_closes_the_monitor_socket_with_4401(world):
 
         await deactivate()
         assert await socket.close_code() == 4401
+
+    run(scenario)
+
+
+def test_a_supervisor_is_told_when_no_engine_node_is_alive_and_when_one_beats_again(probe, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from processes.models import EngineNode
+    from processes.services import nodes
+
+    settings.ENGINE_WATCH_SECONDS = 0.05
+    first = probe("Acme")
+
+    def heartbeat_goes_old() -> None:
+        EngineNode.objects.update(heartbeat_at=timezone.now() - timedelta(seconds=settings.ENGINE_NODE_TIMEOUT + 60))
+
+    def is_engine(message: dict) -> bool:  # (the launch's change may arrive after the snapshot)
+        return message["type"] == "engine"
+
+    async def scenario():
+        socket = await socket_of("sam")
+        snapshot = await socket.subscribe({"process": "Probe"})
+        assert [row["id"] for row in snapshot["instances"]] == [first.pk]
+        await sync_to_async(heartbeat_goes_old)()
+        assert await socket.receive_until(is_engine) == {"type": "engine", "running": False}
+        second = await socket_of("sam")  # a monitor opened meanwhile is told at once
+        assert await second.receive() == {"type": "engine", "running": False}
+        await sync_to_async(nodes.beat)()
+        for each in (socket, second):
+            assert await each.receive_until(is_engine) == {"type": "engine", "running": True}
+            await each.close()
 
     run(scenario)

@@ -1,7 +1,8 @@
 """A process whose protected globals and locals hold a sentinel, for the leak tests.
 
 ``secret`` (a global), ``slocal`` (a state local) and ``tlocal`` (a task local) are all
-under the ``Payroll`` specification: carol is on it (through her workgroup), bob is not.
+under the ``Payroll`` specification: carol is on it (through her workgroup), bob is not;
+``snote`` and ``tnote``, a state and a task local under none, are seen by all who see locals.
 ``Look`` (sent in the state) and ``Look Closer`` (sent in the task) go to the user named
 at launch, so each of them gets both.
 """
@@ -17,13 +18,14 @@ LEAK_PROBE = {
     "name": "Leak Probe",
     "variables": [
         {"name": "who", "type": "user", "input": True, "required": True},
-        {"name": "secret", "type": "string", "input": True, "security": "Payroll"},
-        {"name": "plain", "type": "string", "default": "visible"},
+        {"name": "secret", "type": "string", "input": True, "security": "Payroll", "log": True},
+        {"name": "plain", "type": "string", "default": "visible", "log": True},
     ],
     "start_state": "Review",
     "states": [
         {"name": "Review",
-         "variables": [{"name": "slocal", "type": "string", "security": "Payroll"}],
+         "variables": [{"name": "slocal", "type": "string", "security": "Payroll"},
+                       {"name": "snote", "type": "string", "default": "state-note"}],
          "actions": [
              {"action": "assign", "variable": "slocal", "value": "secret + '-S'"},
              {"action": "parallel", "branches": [
@@ -35,7 +37,8 @@ LEAK_PROBE = {
     ],
     "tasks": [
         {"name": "Check",
-         "variables": [{"name": "tlocal", "type": "string", "security": "Payroll"}],
+         "variables": [{"name": "tlocal", "type": "string", "security": "Payroll"},
+                       {"name": "tnote", "type": "string", "default": "task-note"}],
          "inputs": ["tlocal"],
          "actions": [{"action": "send_work_item", "work_item": "Look Closer", "to": {"user": "{{ who }}"},
                       "exits": {"done": []}}]},

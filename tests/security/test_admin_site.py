@@ -26,6 +26,21 @@ def test_the_instance_page_shows_only_the_values_the_administrator_may_see(leak_
     assert "visible" in text  # the unprotected global is shown
 
 
+def test_the_instance_page_shows_the_state_and_task_locals_the_administrator_may_see(leak_probe, api, admin_site):
+    from administration.models import User, Workgroup
+
+    instance = launch(api("carol"), "Leak Probe", {"who": "bob", "secret": SENTINEL})
+    path = f"/admin/processes/processinstance/{instance['id']}/change/"
+    text = admin_site.get(path).content.decode()
+    assert "state Review" in text and "state-note" in text
+    assert "task Check (s1)" in text and "task-note" in text
+    assert SENTINEL not in text
+    # On the specification (through the Payroll workgroup), the protected locals are shown too.
+    User.objects.get(username="admin").workgroups.add(Workgroup.objects.get(name="Payroll"))
+    text = admin_site.get(path).content.decode()
+    assert f"{SENTINEL}-S" in text and f"{SENTINEL}-T" in text
+
+
 def test_the_instance_page_does_not_edit_the_execution_state(leak_probe, api, admin_site):
     from processes.models import ProcessInstance
 

@@ -307,3 +307,21 @@ def test_launches_are_refused_with_503_while_a_takeover_restores_if_the_paramete
                                                          taken_over_by="n2")
     nodes.forget_nodes()
     assert dave.post(LAUNCH, inputs, format="json").status_code == 201
+
+
+def test_an_instance_launched_onto_a_node_just_after_it_stopped_goes_to_a_live_node(admin):
+    node("n2")
+    node("gone", stopped_at=timezone.now())  # a launch whose node list was read before the stop
+    late = launch(admin, "Timer", "gone")
+    [handover] = nodes.take_over_dead_nodes()
+    assert (handover.source, handover.moved) == ("gone", {"n2": 1})
+    assert ProcessInstance.objects.get(pk=late.pk).owner == "n2"
+    assert nodes.take_over_dead_nodes() == []
+
+
+def test_a_node_that_went_long_ago_is_not_looked_at_again(admin):
+    node("n2")
+    node("gone", stopped_at=timezone.now() - nodes.LATE_LAUNCH_WINDOW - timedelta(seconds=1))
+    kept = launch(admin, "Timer", "gone")
+    assert nodes.take_over_dead_nodes() == []
+    assert ProcessInstance.objects.get(pk=kept.pk).owner == "gone"  # flow_admin transfer moves it by hand

@@ -15,6 +15,7 @@ EXAMPLES = {
     "removed": {"type": "removed", "id": 7},
     "presence": {"type": "presence", "status": "away", "since": "2026-01-02T03:04:05+00:00"},
     "queue": {"type": "queue", "workgroup": "Desk"},
+    "engine": {"type": "engine", "running": False},
     "pong": {"type": "pong"},
     "error": {"type": "error", "reason": "a message is a JSON object"},
 }
@@ -41,6 +42,8 @@ def test_a_well_formed_message_of_each_type_is_valid(type_name):
     {"type": "changed", "work_item": {**ITEM, "created_at": "yesterday"}},
     {"type": "presence", "status": "busy", "since": None},
     {"type": "snapshot", "work_items": [{"id": 1}]},
+    {"type": "engine"},
+    {"type": "engine", "running": "no"},
     {"type": "surprise"},
     ["added"],
 ])

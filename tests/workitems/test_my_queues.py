@@ -9,7 +9,7 @@ from django.test import Client
 from tests.workitems.conftest import holder
 from tests.workitems.test_websocket import socket_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_engine_node")]
 
 
 def test_an_agent_sees_how_much_waits_in_each_of_their_workgroups(agent, ticket):

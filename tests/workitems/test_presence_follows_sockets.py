@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests.workitems.conftest import holder, set_parameter
 from tests.workitems.test_websocket import socket_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_engine_node")]
 
 
 def presence_of(username: str) -> str:

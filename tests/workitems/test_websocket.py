@@ -15,7 +15,7 @@ from django.test import Client
 from tests.workitems.conftest import ticket_process
 from workitems.schemas import validate_server_message
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_engine_node")]
 WAIT = 5  # seconds a push may take to arrive (Redis included)
 
 
