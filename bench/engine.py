@@ -16,6 +16,7 @@ import os
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 from bench.common import PRODUCT_PYTHON, ROOT, TX_CONTROL, db_name, product_env, recreate_database
 
@@ -123,13 +124,14 @@ class Inbox:
     def __init__(self, user_id: int) -> None:
         from channels.layers import get_channel_layer
 
-        from workitems import delivery
+        from workitems import delivery, sockets
 
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="bench-inbox", daemon=True).start()
         self.layer = get_channel_layer()
         self.channel = self._run(self.layer.new_channel())
         self._run(self.layer.group_add(delivery.user_group(user_id), self.channel))
+        sockets.socket_opened(user_id, self.channel)  # an open socket: delivery pushes to it
 
     def _run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
@@ -187,6 +189,16 @@ def statements_per_step(approval: Approval, rounds: int) -> dict[str, float]:
     return {name: count / rounds for name, count in counts.items()}
 
 
+def backend_cpu_seconds(connection) -> float:
+    """CPU seconds the PostgreSQL backend of ``connection`` has used (its /proc entry: same machine)."""
+    pid = connection.connection.get_backend_pid()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def worker(index: int, barrier, seconds: float, instances: int, count_rounds: int, results) -> None:
     django_setup(DATABASE)
     from django.db import connection
@@ -196,6 +208,7 @@ def worker(index: int, barrier, seconds: float, instances: int, count_rounds: in
     approval = Approval(username(index))
     approval.run()  # warm up: imports, caches, the connection
     barrier.wait()
+    cpu, server_cpu = time.process_time(), backend_cpu_seconds(connection)
     began = time.monotonic()
     deadline = began + seconds
     done = 0
@@ -204,11 +217,12 @@ def worker(index: int, barrier, seconds: float, instances: int, count_rounds: in
         last = approval.run()
         done += 1
     ended = time.monotonic()
+    cpu, server_cpu = time.process_time() - cpu, backend_cpu_seconds(connection) - server_cpu
     completed = last is None or ProcessInstance.objects.filter(pk=last, status="completed").exists()
     counts = statements_per_step(approval, count_rounds) if count_rounds else {}
     connection.close()
     results.put({"done": done, "began": began, "ended": ended, "counts": counts, "completed": completed,
-                 "extra": 1 + count_rounds})
+                 "extra": 1 + count_rounds, "cpu": cpu, "server_cpu": server_cpu})
 
 
 def measure(processes: int, seconds: float, instances: int = 0, count_rounds: int = 0) -> dict:
@@ -227,5 +241,9 @@ def measure(processes: int, seconds: float, instances: int = 0, count_rounds: in
         raise RuntimeError("an instance run by the bench did not complete")
     elapsed = max(r["ended"] for r in rows) - min(r["began"] for r in rows)
     counts = next((r["counts"] for r in rows if r["counts"]), {})
-    return {"instances": sum(r["done"] for r in rows), "seconds": elapsed, "counts": counts,
-            "untimed_instances": sum(r["extra"] for r in rows)}
+    done = sum(r["done"] for r in rows)
+    return {"instances": done, "seconds": elapsed, "counts": counts,
+            "untimed_instances": sum(r["extra"] for r in rows),
+            # CPU per instance of the engine's processes and of their PostgreSQL backends
+            "cpu_ms": sum(r["cpu"] for r in rows) / done * 1000,
+            "server_cpu_ms": sum(r["server_cpu"] for r in rows) / done * 1000}

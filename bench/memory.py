@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import time
 
-from bench.common import rss_mib, table
+from bench.common import log, rss_mib, table
 from bench.engine import DATABASE, Approval, django_setup, ensure_prepared, run_in_child, username
 
 
@@ -28,6 +28,7 @@ def _run(checkpoints: list[int]) -> list[dict]:
             approval.run()
             done += 1
         readings.append({"instances": done, "rss_mib": rss_mib(), "seconds": time.monotonic() - began})
+        log(f"memory: {done:,} instances, RSS {readings[-1]['rss_mib']:.1f} MiB")  # a long run's progress
     return readings
 
 

@@ -266,6 +266,7 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--steps-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--user", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures there (bench/run --all does)")
     args = parser.parse_args()
     os.environ.update(product_env())
     if args.launcher:
@@ -346,6 +347,9 @@ def main() -> int:
     none, watched = statistics.median(rates["none"]), statistics.median(rates["subscribed"])
     print(f"\nengine steps/s, one process: {none:.1f} with no supervisor, {watched:.1f} with {args.supervisors} "
           f"subscribed ({watched / none:.0%}; target >= 90%); runs: {rates}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"supervisors": args.supervisors, "latency": a, "floor": b,
+                                               "steps_alone": none, "steps_watched": watched, "runs": rates}))
     return 0
 
 

@@ -162,7 +162,7 @@ def run(clients: int, per_client: int) -> tuple[dict, str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=30)
-    results = {"floor": floor, "work_items": work, "clients": clients, "per_client": per_client}
+    results = {"floor": floor, "work_items": work, "clients": clients, "per_client": per_client, "workers": WORKERS}
     rows = [
         [f"pickup + complete ({clients} clients)", f"{work['requests_per_second']:.0f}",
          f"{work['requests_per_second'] / 2:.0f}", f"{work['p50_ms']:.1f}", f"{work['p99_ms']:.1f}",

@@ -100,8 +100,11 @@ def seed(clients: int) -> list[str]:
     from administration.models import ServerParameter, User, Workgroup
     from processes.models import ProcessDefinition, ProcessInstance
     from processes.services.definitions import import_definition
+    from workitems.models import ClientSocket
 
     ProcessInstance.objects.all().delete()
+    # The sockets of the previous run, closed long ago: the node's sweep would turn the agents Offline
+    ClientSocket.objects.all().delete()
     desk, _ = Workgroup.objects.get_or_create(name=WORKGROUP)
     User.objects.get_or_create(username=LAUNCHER, defaults={"license": "direct_routed", "rights": ["launch"]})
     names = [f"bench-agent-{i:04d}" for i in range(clients)]
@@ -169,13 +172,13 @@ def celery_node(workdir: str) -> None:
         stamps.commit = time.time()
         run_hooks(self)
 
-    def push_and_record(item_id: int, previous_user_id: int | None) -> None:
+    def push_and_record(item, previous_user_id: int | None) -> None:
         committed = getattr(stamps, "commit", None)
-        push(item_id, previous_user_id)
+        push(item, previous_user_id)
         pushed = time.time()
         if "redis" not in store:  # per process: prefork children connect after the fork
             store["redis"] = redis.Redis.from_url(REDIS_URL)
-        store["redis"].rpush(COMMITS_KEY, f"{item_id} {committed} {pushed}")
+        store["redis"].rpush(COMMITS_KEY, f"{item.pk} {committed} {pushed}")
 
     base.BaseDatabaseWrapper.run_and_clear_commit_hooks = stamped_hooks
     delivery.push_work_item = push_and_record
@@ -323,7 +326,7 @@ async def measure(port: int, tokens: list[str], user_ids: list[int], items: int,
     return item_latencies, floor_latencies, items - len(arrivals)
 
 
-def report(items: list[float], floor: list[float], missing: int, args) -> None:
+def report(items: list[float], floor: list[float], missing: int, args) -> dict:
     a, b = percentiles(items), percentiles(floor)
     print(f"\n{args.clients} WebSocket clients, {args.items} work items at {args.rate}/s "
           f"(Daphne + Redis channel layer + PostgreSQL + 1 Celery node)\n")
@@ -334,6 +337,8 @@ def report(items: list[float], floor: list[float], missing: int, args) -> None:
     ratio = a["p99"] / b["p99"] if b["p99"] else float("inf")
     print(f"\np99 work item / p99 floor = {ratio:.2f}x (target < 2x); p99 = {a['p99']:.1f} ms (target < 100 ms)"
           f"; items not received: {missing}")
+    return {"clients": args.clients, "items": args.items, "rate": args.rate, "work_item": a, "floor": b,
+            "missing": missing}
 
 
 def main() -> None:
@@ -345,6 +350,7 @@ def main() -> None:
     parser.add_argument("--launcher", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--users", help=argparse.SUPPRESS)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures there (bench/run --all does)")
     args = parser.parse_args()
     os.environ.update(product_env())
     if args.celery_node:
@@ -377,8 +383,11 @@ def main() -> None:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
-    report(items, floor, missing, args)
-    print(f"load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    figures = report(items, floor, missing, args)
+    load_after = os.getloadavg()[0]
+    print(f"load average before / after: {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} CPUs")
+    if args.json:
+        Path(args.json).write_text(json.dumps({**figures, "load": [load_before, load_after]}))
 
 
 if __name__ == "__main__":

@@ -229,6 +229,10 @@ else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
+# Seconds a process trusts its list of who has a work item socket open (workitems/sockets.py);
+# None: only this process's own sockets change it (embedded: one process holds them all).
+WORKITEMS_OPEN_SOCKETS_MAX_AGE = None if EMBEDDED else 1.0
+
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

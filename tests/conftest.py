@@ -19,13 +19,18 @@ def fast_passwords_and_fresh_caches(settings):
     """Cheap password hashing; and compiled definitions forgotten, since each test's rolled-back
     database hands out the same definition ids again (a real database never does)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.WORKITEMS_OPEN_SOCKETS_MAX_AGE = None  # one process holds every socket of a test
     from administration.parameters import forget_parameters
     from processes.services.definitions import forget_compiled_processes
     from processes.services.nodes import forget_nodes
+    from workitems.delivery import forget_queue_messages
+    from workitems.sockets import forget_open_sockets
 
     forget_compiled_processes()
     forget_parameters()
     forget_nodes()
+    forget_open_sockets()
+    forget_queue_messages()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework import serializers
 
 from administration import logins, origins, policy
 from administration.models import User
@@ -23,12 +24,15 @@ from workitems.engine_watch import engine_message, engine_watch
 
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
+CATCH_UP_MARGIN_SECONDS = 0.5  # after the other processes' list of open sockets is surely read again
 
 
 class WorkItemConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
     queue_groups: list[str] = []
+    shown: dict[int, tuple] = {}  # noqa: RUF012 - replaced per connection: {item id: version} the page has
+    catching_up: asyncio.Task | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -53,11 +57,36 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         for group in self.queue_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await database_sync_to_async(sockets.socket_opened)(user.pk, self.channel_name)  # presence follows
-        await self.send_json({"type": "snapshot", "work_items": await snapshot(user)})
+        items = await snapshot(user)
+        self.shown = {item["id"]: version(item) for item in items}
+        await self.send_json({"type": "snapshot", "work_items": items})
         if not await engine_watch().join(self):
             await self.send_json(engine_message(False))
+        if (max_age := sockets.open_sockets_max_age()) is not None:
+            self.catching_up = asyncio.create_task(self.catch_up(user, max_age + CATCH_UP_MARGIN_SECONDS))
+
+    async def catch_up(self, user: User, after: float) -> None:
+        """Once every process knows this socket is open, send what their pushes left out meanwhile.
+
+        Delivery pushes only to users with a socket open, as each process last read them (at most
+        ``WORKITEMS_OPEN_SOCKETS_MAX_AGE`` ago): a change made elsewhere in the first moments of
+        this socket may not have been pushed. The list is read again and compared with what the
+        page was sent; nothing is sent when nothing was missed.
+        """
+        await asyncio.sleep(after)
+        current = await versions(user)  # a few columns: the list is serialized only where it differs
+        for item_id in [i for i in self.shown if i not in current]:
+            del self.shown[item_id]
+            await self.send_json({"type": "removed", "id": item_id})
+        differing = [i for i, seen in current.items() if self.shown.get(i) != seen]
+        for item in await snapshot(user, differing) if differing else []:
+            kind = "changed" if item["id"] in self.shown else "added"
+            self.shown[item["id"]] = version(item)
+            await self.send_json({"type": kind, "work_item": item})
 
     async def disconnect(self, code: int) -> None:
+        if self.catching_up is not None:
+            self.catching_up.cancel()
         engine_watch().leave(self)
         for group in [*([self.group] if self.group else []), *self.login_groups, *self.queue_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -83,10 +112,20 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def workitems_push(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["message"])
+        message = event["message"]
+        if message["type"] in ("added", "changed"):
+            self.shown[message["work_item"]["id"]] = version(message["work_item"])
+        elif message["type"] == "removed":
+            self.shown.pop(message["id"], None)
+        await self.send_json(message)
 
     async def engine_changed(self, running: bool) -> None:
         await self.send_json(engine_message(running))
+
+
+def version(item: dict[str, Any]) -> tuple:
+    """What tells two states of one item apart, as the page was sent it."""
+    return item["status"], item["user"], item["updated_at"]
 
 
 async def authenticated_user(scope: dict[str, Any]) -> User | None:
@@ -114,6 +153,16 @@ def same_origin(scope: dict[str, Any]) -> bool:
 
 
 @database_sync_to_async
-def snapshot(user: User) -> list[dict[str, Any]]:
+def snapshot(user: User, ids: list[int] | None = None) -> list[dict[str, Any]]:
     items = services.my_work_items(user).select_related("instance", "user", "workgroup")
+    if ids is not None:
+        items = items.filter(pk__in=ids)
     return [delivery.serialize_for(user, item) for item in items]
+
+
+@database_sync_to_async
+def versions(user: User) -> dict[int, tuple]:
+    """{item id: version} of the user's list, as ``version`` reads it from a sent item."""
+    as_sent = serializers.DateTimeField()
+    return {pk: (status, username, as_sent.to_representation(updated_at)) for pk, status, username, updated_at
+            in services.my_work_items(user).values_list("id", "status", "user__username", "updated_at")}

@@ -7,7 +7,8 @@ read again), is serialized **per recipient** through the same serializer and pol
 ``GET /api/workitems/`` and handed to a sending task on an event loop, which sends it through
 the channel layer to the recipient's group (``workitems.user.<id>``) while the request goes
 on: nobody's request waits for Redis. Every ``/ws/workitems/`` socket of the user joins that
-group.
+group. A recipient with no socket open gets nothing (neither serialized nor sent): they
+catch up from the snapshot when they connect (``sockets.has_open_socket``, no query per push).
 
 Messages (schemas in ``workitems.schemas``): ``added`` (the item is newly the user's),
 ``changed`` (still theirs, something changed), ``removed`` (no longer theirs, or closed).
@@ -30,6 +31,7 @@ from django.db import transaction
 from administration import policy
 from administration.models import User
 from processes.services import runtime
+from workitems import sockets
 from workitems.api.serializers import WorkItemSerializer
 from workitems.models import OPEN_STATUSES, WorkItem
 
@@ -120,14 +122,60 @@ def push_work_item(item: WorkItem, previous_user_id: int | None) -> None:
     version = item.updated_at
     messages: list[tuple[int, dict[str, Any]]] = []
     lost = previous_user_id and previous_user_id != getattr(owner, "pk", None)
-    if lost and _first_time((item.pk, version, previous_user_id)):
+    if lost and sockets.has_open_socket(previous_user_id) and _first_time((item.pk, version, previous_user_id)):
         messages.append((previous_user_id, {"type": "removed", "id": item.pk}))
-    if owner is not None and policy.may_receive_work_items(owner) and _first_time((item.pk, version, owner.pk)):
+    if (owner is not None and sockets.has_open_socket(owner.pk) and policy.may_receive_work_items(owner)
+            and _first_time((item.pk, version, owner.pk))):
         kind = "changed" if owner.pk == previous_user_id else "added"
         messages.append((owner.pk, {"type": kind, "work_item": serialize_for(owner, item)}))
     send(messages)
     if item.workgroup_id and _first_time((item.pk, version, "queue")):  # the queue's members see it change
-        send_to_groups([(queue_group(item.workgroup_id), {"type": "queue", "workgroup": item.workgroup.name})])
+        queue_changed(item.workgroup_id, item.workgroup.name)
+
+
+# A ``queue`` message goes to every socket of every member of the workgroup, and carries no
+# item (the page reads "My queues" again): a burst of changes to one queue is told once.
+# The first change of a quiet queue is told at once; the next ones at most once per
+# interval from this process, at the end of it, so the last change is always told.
+QUEUE_MESSAGE_INTERVAL_SECONDS = 1.0
+_queue_told: dict[int, float] = {}  # workgroup id -> when this process last told its members
+_queue_due: dict[int, float] = {}  # workgroup id -> when its waiting message is due
+_queue_lock = threading.Lock()
+
+
+def queue_changed(workgroup_id: int, workgroup_name: str) -> None:
+    """Tell the workgroup's members that its queue changed (coalesced: see above)."""
+    if get_channel_layer() is None:
+        return
+    now = time.monotonic()
+    with _queue_lock:
+        if _queue_due.get(workgroup_id, float("-inf")) > now - QUEUE_MESSAGE_INTERVAL_SECONDS:
+            return  # the message at the end of the interval tells this change too (unless its loop is gone)
+        wait = _queue_told.get(workgroup_id, float("-inf")) + QUEUE_MESSAGE_INTERVAL_SECONDS - now
+        if wait <= 0:
+            _queue_told[workgroup_id] = now
+        else:
+            _queue_due[workgroup_id] = now + wait
+    message = [(queue_group(workgroup_id), {"type": "queue", "workgroup": workgroup_name})]
+    if wait <= 0:
+        send_to_groups(message)
+    else:
+        loop = _sending_loop()
+        loop.call_soon_threadsafe(loop.call_later, wait, _tell_queue_later, loop, workgroup_id, message)
+
+
+def forget_queue_messages() -> None:
+    """Every queue is quiet again: its next change is told at once (tests: ids come back after a rollback)."""
+    with _queue_lock:
+        _queue_told.clear()
+        _queue_due.clear()
+
+
+def _tell_queue_later(loop: asyncio.AbstractEventLoop, workgroup_id: int, message: list) -> None:
+    with _queue_lock:
+        _queue_due.pop(workgroup_id, None)
+        _queue_told[workgroup_id] = time.monotonic()
+    _outbox(loop).put(message)  # from this loop, which is the sending one
 
 
 def send(messages: list[tuple[int, dict[str, Any]]]) -> None:

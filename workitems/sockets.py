@@ -14,8 +14,11 @@ Users who never opened a socket (scripts on the API) are left alone.
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -36,6 +39,7 @@ def socket_opened(user_id: int, channel_name: str) -> None:
             ClientSocket.objects.create(user_id=user_id, channel_name=channel_name, opened_at=now, seen_at=now)
     except IntegrityError:  # the same channel again (a layer reusing names): it is open
         ClientSocket.objects.filter(channel_name=channel_name).update(user_id=user_id, seen_at=now, closed_at=None)
+    forget_open_sockets()
 
 
 def socket_seen(channel_name: str) -> None:
@@ -44,6 +48,7 @@ def socket_seen(channel_name: str) -> None:
 
 def socket_closed(channel_name: str) -> None:
     ClientSocket.objects.filter(channel_name=channel_name, closed_at__isnull=True).update(closed_at=timezone.now())
+    forget_open_sockets()
 
 
 def grace_seconds() -> int:
@@ -65,4 +70,40 @@ def drop_absent_agents() -> int:
         presence.set_presence(user, "offline")
         dropped += 1
     ClientSocket.objects.filter(closed_at__lte=gone_before).delete()
+    forget_open_sockets()
     return dropped
+
+
+# ------------------------------------------------- who has a socket open (for delivery)
+#
+# Delivery pushes only to users with an open socket (the others catch up from the snapshot
+# when they connect). Asking the database at every push would cost a query per step, so each
+# process keeps the set of those users: renewed at once when this process opens or closes a
+# socket, and otherwise read again at most every ``WORKITEMS_OPEN_SOCKETS_MAX_AGE`` seconds
+# (sockets held by other processes; None: never, when one process holds every socket). A socket
+# opened elsewhere meanwhile misses the pushes of that short while: its consumer sends a
+# catch-up once that while is over (``WorkItemConsumer.catch_up``).
+
+_open_users: tuple[int, float, frozenset[int]] | None = None  # (process id, when read, user ids)
+
+
+def open_sockets_max_age() -> float | None:
+    return getattr(settings, "WORKITEMS_OPEN_SOCKETS_MAX_AGE", None)
+
+
+def has_open_socket(user_id: int) -> bool:
+    """Whether ``user_id`` has a ``/ws/workitems/`` socket open, as this process last read it."""
+    global _open_users
+    now, max_age = time.monotonic(), open_sockets_max_age()
+    known = _open_users
+    if known is None or known[0] != os.getpid() or (max_age is not None and now - known[1] >= max_age):
+        users = frozenset(ClientSocket.objects.filter(closed_at__isnull=True).order_by()
+                          .values_list("user_id", flat=True).distinct())
+        known = _open_users = (os.getpid(), now, users)
+    return user_id in known[2]
+
+
+def forget_open_sockets() -> None:
+    """Read who has a socket open again at the next push (a socket of this process opened or closed; tests)."""
+    global _open_users
+    _open_users = None

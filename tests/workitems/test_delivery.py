@@ -10,6 +10,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def agent(agent):
+    """Desk members with the portal open: one socket each (delivery pushes only to open sockets)."""
+    from workitems import sockets
+
+    def make(username: str, **kwargs):
+        user = agent(username, **kwargs)
+        sockets.socket_opened(user.pk, f"test.socket.{username}")
+        return user
+
+    return make
+
+
+@pytest.fixture
 def sent(monkeypatch) -> list:
     """The messages handed to the channel layer: [(user id, message), ...]."""
     from workitems import delivery
@@ -17,6 +30,18 @@ def sent(monkeypatch) -> list:
     messages: list = []
     monkeypatch.setattr(delivery, "send", messages.extend)
     return messages
+
+
+def queries_of_the_push(ticket, capture) -> list[str]:
+    """The statements run after the commit of a ticket's launch, once the process is warm."""
+    with capture(execute=True):
+        ticket("warm up")  # the compiled definition; who has a socket open, read once and kept
+    with capture() as callbacks:
+        ticket("printer")
+    with CaptureQueriesContext(connection) as queries:
+        for callback in callbacks:
+            callback()
+    return [q["sql"] for q in queries]
 
 
 def kinds(sent, users) -> list[tuple[str, str]]:
@@ -82,14 +107,9 @@ def test_a_user_who_lost_the_license_gets_no_push(agent, ticket, sent, django_ca
 
 def test_pushing_an_item_reads_nothing_again(agent, ticket, sent, django_capture_on_commit_callbacks):
     agent("ann"), agent("ben")
-    ticket("warm up")  # the compiled definition
-    with django_capture_on_commit_callbacks() as callbacks:
-        ticket("printer")
-    with CaptureQueriesContext(connection) as queries:
-        for callback in callbacks:
-            callback()
+    queries = queries_of_the_push(ticket, django_capture_on_commit_callbacks)
     assert [message["type"] for _, message in sent[-1:]] == ["added"]
-    assert len(queries) == 0, [q["sql"] for q in queries]
+    assert queries == []
 
 
 def test_offering_a_new_group_item_in_its_step_costs_four_queries(agent, ticket, monkeypatch):
@@ -109,3 +129,30 @@ def test_offering_a_new_group_item_in_its_step_costs_four_queries(agent, ticket,
     assert holder(ticket("printer"))[0] == "offered"
     # the candidates, best first; lock the best; count their room again under the lock; the offer
     assert len(spent) == 4, "\n\n".join(spent)
+
+
+def test_a_user_with_no_socket_open_gets_nothing_pushed_and_one_with_a_socket_does(
+        agent, ticket, sent, django_capture_on_commit_callbacks):
+    from workitems import routing, sockets
+
+    ann, ben = agent("ann", idle_minutes=50), agent("ben", idle_minutes=5)
+    sockets.socket_closed("test.socket.ann")  # ann closed the portal: her offers are not pushed
+    with django_capture_on_commit_callbacks(execute=True):
+        first = ticket("printer")
+    assert holder(first) == ("offered", "ann")
+    assert sent == []
+    make_offer_old(first, 61)
+    with django_capture_on_commit_callbacks(execute=True):
+        routing.take_back_stale_offers()  # on to ben, whose socket is open
+    assert holder(first) == ("offered", "ben")
+    assert kinds(sent, [ann, ben]) == [("ben", "added")]  # no "removed" for ann: she has no list open
+
+
+def test_skipping_a_user_without_a_socket_costs_no_query(agent, ticket, sent, django_capture_on_commit_callbacks):
+    from workitems import sockets
+
+    agent("ann")
+    sockets.socket_closed("test.socket.ann")
+    queries = queries_of_the_push(ticket, django_capture_on_commit_callbacks)
+    assert sent == []
+    assert queries == []

@@ -62,3 +62,21 @@ def test_members_are_told_when_their_queue_changes(agent, ticket):
         await socket.close()
 
     async_to_sync(scenario)()
+
+
+def test_a_burst_of_changes_to_a_queue_is_told_at_once_and_once_more_at_its_end(agent, ticket, monkeypatch):
+    from workitems import delivery
+
+    monkeypatch.setattr(delivery, "QUEUE_MESSAGE_INTERVAL_SECONDS", 2.0)
+    agent("ben", presence="away")
+
+    async def scenario():
+        socket, _ = await socket_of("ben")
+        for topic in ("printer", "scanner", "screen"):
+            await sync_to_async(ticket)(topic)  # queued: nobody is available
+        assert await socket.receive(queues=True) == {"type": "queue", "workgroup": "Desk"}  # the first, at once
+        assert await socket.receive(queues=True) == {"type": "queue", "workgroup": "Desk"}  # the rest, as one
+        assert await socket.communicator.receive_nothing(timeout=2.5)
+        await socket.close()
+
+    async_to_sync(scenario)()

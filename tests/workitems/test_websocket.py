@@ -360,6 +360,106 @@ def test_other_users_items_are_not_pushed(agent, ticket):
     run(scenario)
 
 
+# ------------------------------------------------------------- only to open sockets
+
+
+def test_a_user_with_no_socket_open_gets_nothing_on_the_channel_layer_and_catches_up_on_connecting(agent, ticket):
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from workitems import delivery, services
+
+    agent("ann", idle_minutes=5)
+    ben = agent("ben", idle_minutes=50)
+
+    async def scenario():
+        layer = get_channel_layer()
+        listener = await layer.new_channel()  # on ben's group, as his socket would be: no socket row
+        await layer.group_add(delivery.user_group(ben.pk), listener)
+        ann_socket, _ = await socket_of("ann")
+        for_ben = await sync_to_async(ticket)("printer")  # ben waited longest
+        for_ann = await sync_to_async(ticket)("scanner")
+        added = await ann_socket.receive()
+        assert (added["type"], added["work_item"]["id"]) == ("added", for_ann.pk)
+        # one receive for the whole test: cancelling it would drop the listener (Redis pub/sub)
+        heard = asyncio.ensure_future(layer.receive(listener))
+        done, _ = await asyncio.wait([heard], timeout=0.5)
+        assert not done  # nothing sent to ben's group
+
+        ben_socket, snapshot = await socket_of("ben")
+        assert [item["id"] for item in snapshot["work_items"]] == [for_ben.pk]
+        await sync_to_async(services.pickup_work_item)(ben, for_ben.pk)  # now he has a socket: pushed
+        changed = await ben_socket.receive()
+        assert (changed["type"], changed["work_item"]["status"]) == ("changed", "processing")
+        message = (await asyncio.wait_for(heard, WAIT))["message"]
+        assert (message["type"], message["work_item"]["id"]) == ("changed", for_ben.pk)
+        await layer.group_discard(delivery.user_group(ben.pk), listener)
+        await ann_socket.close()
+        await ben_socket.close()
+
+    run(scenario)
+
+
+def test_a_push_left_out_by_a_process_that_did_not_know_of_the_socket_yet_is_caught_up(agent, ticket, settings,
+                                                                                      monkeypatch):
+    from workitems import sockets
+
+    settings.WORKITEMS_OPEN_SOCKETS_MAX_AGE = 0.1  # sockets held by other processes too
+    ann = agent("ann")
+    monkeypatch.setattr(sockets, "has_open_socket", lambda user_id: user_id != ann.pk)  # not heard of yet
+
+    async def scenario():
+        socket, snapshot = await socket_of("ann")
+        assert snapshot["work_items"] == []
+        item = await sync_to_async(ticket)("printer")  # not pushed
+        added = await socket.receive()  # the catch-up, once every process has read the sockets again
+        assert (added["type"], added["work_item"]["id"]) == ("added", item.pk)
+        assert added["work_item"] == (await sync_to_async(rest_list)("ann"))[0]
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_a_removal_left_out_is_caught_up_too(agent, ticket, settings, monkeypatch):
+    from workitems import services, sockets
+
+    settings.WORKITEMS_OPEN_SOCKETS_MAX_AGE = 0.1
+    ann = agent("ann")
+    item = ticket("printer")
+    monkeypatch.setattr(sockets, "has_open_socket", lambda user_id: user_id != ann.pk)  # not heard of yet
+
+    async def scenario():
+        socket, snapshot = await socket_of("ann")
+        assert [i["id"] for i in snapshot["work_items"]] == [item.pk]
+        await sync_to_async(services.pickup_work_item)(ann, item.pk)  # elsewhere, say: not pushed
+        await sync_to_async(services.complete_work_item)(ann, item.pk, "done", {})
+        assert await socket.receive() == {"type": "removed", "id": item.pk}
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
+def test_the_catch_up_sends_nothing_when_no_push_was_left_out(agent, ticket, settings):
+    import asyncio
+
+    settings.WORKITEMS_OPEN_SOCKETS_MAX_AGE = 0.1
+    agent("ann")
+
+    async def scenario():
+        socket, _ = await socket_of("ann")
+        item = await sync_to_async(ticket)("printer")
+        added = await socket.receive()
+        assert (added["type"], added["work_item"]["id"]) == ("added", item.pk)
+        await asyncio.sleep(1)  # past the catch-up
+        assert await socket.receive_nothing()
+        await socket.close()
+
+    run(scenario)
+
+
 # ------------------------------------------------------------------------------ security
 
 
