@@ -22,6 +22,8 @@ EXTERNAL_WORDS = {
     "database": "the database query on",
     "send_email": "the email",
 }
+ACTION_FAILED = re.compile(rf"^(?P<label>(?:{'|'.join(EXTERNAL_WORDS)})(?: [^:]+)?) failed: (?P<rest>.*)$",
+                           re.DOTALL)
 FAULT = re.compile(r"^in state (?P<state>.+?), (?P<where>\S+): (?P<reason>.*)$", re.DOTALL)
 
 
@@ -63,8 +65,16 @@ def error_words(error: str) -> tuple[str, str]:
     position (``states.Score.actions[0]``, or empty), which belongs behind a disclosure."""
     fault = FAULT.match(error)
     if fault:
-        return f" in the state “{fault['state']}”: {fault['reason']}", fault["where"]
-    return f": {error}", ""
+        return f" in the state “{fault['state']}”: {_plain_reason(fault['reason'])}", fault["where"]
+    return f": {_plain_reason(error)}", ""
+
+
+def _plain_reason(reason: str) -> str:
+    """``run_handler http_json failed: …`` -> ``the handler “http_json” failed: …``."""
+    failed = ACTION_FAILED.match(reason)
+    if not failed:
+        return reason
+    return f"{external_words(failed['label'])} failed: {failed['rest']}"
 
 
 def timeline(entries: Sequence[Entry], recipients: Mapping[str, Sequence[str]] | None = None) -> list[Moment]:

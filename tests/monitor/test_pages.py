@@ -89,3 +89,11 @@ def test_without_manage_there_is_no_repair_and_a_posted_one_is_refused(browser_o
     vic = browser_of("vic")
     assert "repair-form" not in vic.get(f"/monitor/instances/{instance.pk}/").content.decode()
     assert vic.post(f"/monitor/instances/{instance.pk}/cancel").status_code == 403
+
+
+def test_a_failed_external_action_reads_as_words_with_its_position_apart():
+    from monitor.timeline import error_words
+
+    error = "in state Score, states.Score.actions[0]: invoke_web_service Credit Check failed: connection refused"
+    assert error_words(error) == (" in the state “Score”: the web service “Credit Check” failed: connection refused",
+                                  "states.Score.actions[0]")
