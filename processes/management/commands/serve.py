@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from processes.services.demo import DEMO_LOGINS, load_demo_into_empty_database
-from processes.storage import log_storage_messages
+from processes.storage import check_storage, log_storage_messages
 
 
 def run_embedded_engine(interval: float) -> None:
@@ -53,10 +53,13 @@ class Command(BaseCommand):
         if workers > 1 and settings.EMBEDDED:
             raise CommandError("--workers needs the production stack (DATABASE_URL and REDIS_URL): the embedded "
                                "default keeps its engine and channel layer in one process.")
-        refused = [m for m in log_storage_messages() if m.number in (41043, 41045)]  # 41046: migrated next
+        # 41046 (migrations missing) is what serve fixes itself: the messages are logged once migrated,
+        # so a first start does not greet the user with an error that no longer holds.
+        refused = [m for m in check_storage() if m.number in (41043, 41045)]
         if refused:
             raise CommandError(str(refused[0]))
         call_command("migrate", interactive=False, verbosity=0)
+        log_storage_messages()
         if not settings.DEBUG and not settings.WHITENOISE_USE_FINDERS:  # finders serve the files in place
             call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_demo"]:
