@@ -218,16 +218,21 @@ def can_view_all_instances(user: User) -> bool:
 
 
 def viewable_q(user: User, prefix: str = "") -> Q:
-    """The instances the user may see, as a filter on instances: the View right's processes, and their own."""
+    """The instances the user may see, as a filter on instances: the processes of their View or Manage
+    right (one sees what one may manage), and their own."""
     principal = principal_for(user)
-    return principal.scope_q("view", f"{prefix}process_name", f"{prefix}definition__category") | Q(
-        **{f"{prefix}started_by": user.pk})
+    name, category = f"{prefix}process_name", f"{prefix}definition__category"
+    return (principal.scope_q("view", name, category) | principal.scope_q("manage", name, category)
+            | Q(**{f"{prefix}started_by": user.pk}))
 
 
 def can_view_instance(user: User, started_by_id: int | None, process: str | None = None,
                       category: str | None = None) -> bool:
-    """View right (for all processes, or for this one or its category), or the originator's implied view right."""
-    return principal_for(user).has_right_for("view", process, category) or started_by_id == user.pk
+    """View or Manage right (for all processes, or for this one or its category: one sees what one may
+    manage), or the originator's implied view right."""
+    principal = principal_for(user)
+    return (principal.has_right_for("view", process, category) or principal.has_right_for("manage", process, category)
+            or started_by_id == user.pk)
 
 
 def require_view_instance(user: User, started_by_id: int | None, process: str | None = None,

@@ -204,3 +204,15 @@ def test_a_bulk_job_on_picked_rows_says_which_ones_the_user_may_not_manage(two_p
     assert "manage" in job.results[1]["detail"].lower()
     b.refresh_from_db()
     assert b.status == "error"
+
+
+def test_a_manage_right_alone_for_one_process_shows_and_repairs_its_instances(two_processes):
+    a, b = in_error("Probe"), in_error("Probe Claims")
+    User.objects.create_user("max", password="max-pass", license="process_monitor",
+                             rights=[{"right": "manage", "processes": ["Probe"]}])
+    manager = User.objects.get(username="max")
+    assert [row["id"] for row in monitor.snapshot(manager, parse_filter({}))] == [a.pk]
+    assert set(instances.visible_instances(manager).values_list("pk", flat=True)) == {a.pk}
+    assert logged_in("max").get(f"/monitor/instances/{a.pk}/").status_code == 200
+    assert logged_in("max").get(f"/monitor/instances/{b.pk}/").status_code == 404
+    assert monitor.repair(manager, a.pk, "cancel").status == "cancelled"
