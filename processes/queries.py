@@ -25,7 +25,9 @@ class HotQuery:
 
     def __init__(self, build: Callable[..., Any]) -> None:
         self.build = build
-        self._compiled: dict[tuple[str, str], tuple | None] = {}
+        # Per connection and per the parameters' types: an id passed as text (a URL's) must not
+        # decide, for the process's life, that the id passed as a number is evaluated every time.
+        self._compiled: dict[tuple, tuple | None] = {}
 
     def _compile(self, connection, params: tuple) -> tuple | None:
         queryset = self.build(*params)
@@ -44,7 +46,7 @@ class HotQuery:
 
     def first(self, *params: Any) -> Any:
         """The first row (None when there is none), on the default database."""
-        key = (connection.alias, connection.vendor)
+        key = (connection.alias, connection.vendor, *map(type, params))
         compiled = self._compiled.get(key, False)
         if compiled is False:
             compiled = self._compiled[key] = self._compile(connection, params)

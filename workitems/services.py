@@ -78,7 +78,8 @@ _receiver = HotQuery(lambda username: User.objects.filter(username=username, is_
 def _locked_instance_of(user: User, item_id: int) -> ProcessInstance:
     """Inside a transaction: lock the item's instance, first, as every path that changes an item does."""
     policy.require_any_license(user)
-    instance = _lock_instance_of_item.first(item_id)
+    # int(): the API's routes pass the id as the URL's text, which the compiled statement would refuse.
+    instance = _lock_instance_of_item.first(int(item_id))
     if instance is None:
         raise NotFound("No such work item.")
     return instance
@@ -87,7 +88,7 @@ def _locked_instance_of(user: User, item_id: int) -> ProcessInstance:
 def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) -> WorkItem:
     """Inside a transaction: lock the instance, then the item; check holder and status (two statements)."""
     instance = _locked_instance_of(user, item_id)
-    item = _locked_item_row.first(item_id)
+    item = _locked_item_row.first(int(item_id))
     if item is None:
         raise NotFound("No such work item.")
     item.instance = instance
@@ -227,8 +228,9 @@ def _mark_completed(user: User, item_id: int, button: str) -> WorkItem:
         ["completed", button, now, now, item_id, user.pk, *COMPLETABLE],
     ))
     if rows:
+        rows[0].user = user  # the statement matched the holder: the answer names them without reading the row
         return rows[0]
-    item = _locked_item_row.first(item_id)
+    item = _locked_item_row.first(int(item_id))
     if item is None:
         raise NotFound("No such work item.")
     _check_holder(user, item, COMPLETABLE, "complete")

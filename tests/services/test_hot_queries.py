@@ -51,3 +51,16 @@ def test_the_published_version_query_skips_the_document_but_names_the_right_vers
     version = published_version("Approval")
     assert version.version == 1 and version.published
     assert published_version("No Such Process") is None
+
+
+def test_an_id_as_text_finds_the_row_and_the_number_keeps_the_compiled_statement(directory):
+    # The API's routes pass ids as text: a first call with one must not leave the number's calls
+    # building the queryset every time for the rest of the process.
+    from processes.queries import HotQuery
+
+    by_pk = HotQuery(lambda pk: User.objects.filter(pk=pk).order_by())
+    bob = User.objects.get(username="bob")
+    assert by_pk.first(str(bob.pk)).username == "bob"
+    assert by_pk.first(bob.pk).username == "bob"
+    assert [value for value in by_pk._compiled.values() if value is not None], "the number's statement compiled"
+    assert by_pk.first(0) is None

@@ -79,3 +79,22 @@ def test_completing_a_work_item_takes_at_most_six_statements(admin):
     assert sql[0].startswith("BEGIN") and sql[-1] == "COMMIT", "one transaction, nothing read around it"
     instance.refresh_from_db()
     assert instance.status == "completed"
+
+
+def test_over_the_api_a_pickup_and_a_completion_read_the_token_then_run_one_transaction(admin, api):
+    """The answer is built from the rows the step holds: nothing is read again after the COMMIT."""
+    instance = instances.launch_process(admin, "Approval", {"amount": "12.50"})
+    item = WorkItem.objects.get(instance=instance)
+    client = api("admin")
+    for path, body in ((f"/api/workitems/{item.pk}/pickup", None), (f"/api/workitems/{item.pk}/complete",
+                                                                     {"button": "approve"})):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(path, body, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["user"] == "admin"
+        sql = [q["sql"] for q in captured.captured_queries
+               if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+        assert "authtoken_token" in sql[0], "\n".join(sql)
+        assert sql[1].startswith("BEGIN") and sql[-1] == "COMMIT", "\n".join(sql)
+        assert len(sql) <= 7, "\n".join(sql)
+    assert response.json()["status"] == "completed"

@@ -65,8 +65,9 @@ class WorkItemSimpleActionView(APIView):
 
     @extend_schema(request=None, responses={200: s.WorkItemFormSerializer, **refusals(403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
-        services.SIMPLE_ACTIONS[self.action_name](request.user, pk)
-        return form_response(request, pk)
+        # The service returns the item as it committed it, its instance locked and read: no need to read it again.
+        item = services.SIMPLE_ACTIONS[self.action_name](request.user, pk)
+        return Response(s.WorkItemFormSerializer(item, context={"request": request}).data)
 
 
 class WorkItemCompleteView(APIView):
