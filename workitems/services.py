@@ -75,11 +75,19 @@ _receiver = HotQuery(lambda username: User.objects.filter(username=username, is_
                      .values_list("pk", "username", "license", "substitute"))
 
 
+def _row_id(item_id: int | str) -> int:
+    """The id as the compiled statements take it: the API's routes pass the URL's text, and an id past
+    the database's 64-bit range names no work item (the driver would refuse it with an overflow)."""
+    value = int(item_id)
+    if not 0 < value < 2**63:
+        raise NotFound("No such work item.")
+    return value
+
+
 def _locked_instance_of(user: User, item_id: int) -> ProcessInstance:
     """Inside a transaction: lock the item's instance, first, as every path that changes an item does."""
     policy.require_any_license(user)
-    # int(): the API's routes pass the id as the URL's text, which the compiled statement would refuse.
-    instance = _lock_instance_of_item.first(int(item_id))
+    instance = _lock_instance_of_item.first(_row_id(item_id))
     if instance is None:
         raise NotFound("No such work item.")
     return instance
@@ -88,7 +96,7 @@ def _locked_instance_of(user: User, item_id: int) -> ProcessInstance:
 def _locked_item(user: User, item_id: int, allowed: tuple[str, ...], verb: str) -> WorkItem:
     """Inside a transaction: lock the instance, then the item; check holder and status (two statements)."""
     instance = _locked_instance_of(user, item_id)
-    item = _locked_item_row.first(int(item_id))
+    item = _locked_item_row.first(_row_id(item_id))
     if item is None:
         raise NotFound("No such work item.")
     item.instance = instance
@@ -230,7 +238,7 @@ def _mark_completed(user: User, item_id: int, button: str) -> WorkItem:
     if rows:
         rows[0].user = user  # the statement matched the holder: the answer names them without reading the row
         return rows[0]
-    item = _locked_item_row.first(int(item_id))
+    item = _locked_item_row.first(_row_id(item_id))
     if item is None:
         raise NotFound("No such work item.")
     _check_holder(user, item, COMPLETABLE, "complete")

@@ -23,3 +23,11 @@ def test_a_token_request_over_the_limit_is_refused_too(db):
 
     response = post_raw(APIClient(), "/api/auth/token", json.dumps({"username": "x" * 3_000_000, "password": "p"}))
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("action, body", [("pickup", None), ("hold", None), ("resume", None),
+                                          ("complete", {"button": "approve"})])
+def test_a_work_item_id_past_the_database_s_range_is_not_found(directory, api, action, body):
+    response = api("alice").post(f"/api/workitems/{2**64}/{action}", body, format="json")
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
