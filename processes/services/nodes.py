@@ -191,9 +191,7 @@ def stop_node(storage_id: str | None = None) -> dict[str, int]:
         node = EngineNode.objects.select_for_update().filter(storage_id=storage_id).first()
         if node is None:
             return {}
-        loads = _read_nodes(now).loads
-        loads.pop(storage_id, None)
-        moved = _hand_out(storage_id, loads) if loads else {}
+        moved = _hand_to_the_other_live_nodes(storage_id, now)
         node.stopped_at, node.taken_over_by, node.restoring_until = now, "", None
         node.save(update_fields=["stopped_at", "taken_over_by", "restoring_until"])
     forget_nodes()
@@ -315,9 +313,7 @@ def hand_out_late_launches(storage_id: str) -> Handover | None:
     if not ProcessInstance.objects.filter(owner=storage_id, status__in=OPEN_STATUSES).exists():
         return None
     with transaction.atomic():
-        loads = _read_nodes(timezone.now()).loads
-        loads.pop(storage_id, None)
-        moved = _hand_out(storage_id, loads) if loads else {}
+        moved = _hand_to_the_other_live_nodes(storage_id, timezone.now())
     if not moved:
         return None
     forget_nodes()
@@ -399,6 +395,13 @@ def _hand_out(source: str, loads: dict[str, int], instance_ids: list[int] | None
         for start in range(0, len(pks), 500):
             ProcessInstance.objects.filter(pk__in=pks[start:start + 500], owner=source).update(owner=storage_id)
     return {storage_id: len(pks) for storage_id, pks in shares.items()}
+
+
+def _hand_to_the_other_live_nodes(storage_id: str, now: datetime) -> dict[str, int]:
+    """Give ``storage_id``'s open instances to the other live nodes; with none live, they stay."""
+    loads = _read_nodes(now).loads
+    loads.pop(storage_id, None)
+    return _hand_out(storage_id, loads) if loads else {}
 
 
 def _restore_external_waits(source: str, now: datetime, instance_ids: list[int] | None = None) -> list[int]:
