@@ -13,28 +13,26 @@ authenticated) or 4403 (no Process Monitor license) after accepting, so the brow
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from administration import logins, policy
+from administration import policy
 from administration.models import User
 from monitor import schemas, services
 from monitor.filters import Filter, FilterInvalid, crossing, matches, parse_filter
 from monitor.hub import hub_for
 from workitems import delivery as workitem_delivery
-from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, authenticated_user, token_in
+from workitems.consumers import NO_LICENSE, NOT_AUTHENTICATED, LiveSocket, authenticated_user
 from workitems.engine_watch import engine_message, engine_watch
 
 SNAPSHOT_ROWS_PER_MESSAGE = 500  # about 250 kB: well under a WebSocket message's size limit
 CROSSING_CHECKS_SECONDS = 1.0  # at most one check a second for instances crossing waiting_longer_than
 
 
-class MonitorConsumer(AsyncJsonWebsocketConsumer):
+class MonitorConsumer(LiveSocket):
     user: User | None = None
     filter: Filter | None = None
     shown: set[int]
@@ -43,7 +41,6 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     watching_queues = False
     subscribing = False
     backlog: list[tuple[list[int], dict[int, services.ChangedRow]]]
-    login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
     clock: asyncio.Task | None = None  # watches waiting_longer_than crossings of the subscription
     wake_at: datetime | None = None  # the next crossing known
     rescheduled: asyncio.Event
@@ -60,22 +57,14 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
             return
         await database_sync_to_async(policy.principal_for)(user)  # rights read once: visibility is then pure
         self.user = user
-        self.login_groups = logins.socket_groups(user.pk, getattr(self.scope.get("session"), "session_key", None),
-                                                 by_token=bool(token_in(self.scope)))
-        for group in self.login_groups:  # closed at logout, token revocation, deactivation
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self.join_login_groups(user)
         workitem_delivery.serve_sockets_from(asyncio.get_running_loop())
         if not await engine_watch().join(self):  # the supervisor sees that nothing moves, and why
             await self.send_json(engine_message(False))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
-        try:
-            message = json.loads(text_data or bytes_data or "")
-        except ValueError:
-            message = None
-        if error := schemas.validation_error(message, schemas.CLIENT_MESSAGES):
-            await self.send_json({"type": "error", "reason": error})
-        elif self.user is None:
+        message = await self.client_message(text_data, bytes_data, schemas.CLIENT_MESSAGES)
+        if message is None or self.user is None:
             return
         elif message["type"] == "subscribe":
             await self._subscribe(message["filter"])
@@ -162,12 +151,6 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
         hub_for(self.channel_layer).leave(self)
         for group in self.login_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def logins_revoked(self, event: dict[str, Any]) -> None:
-        await self.close(code=NOT_AUTHENTICATED)
-
-    async def engine_changed(self, running: bool) -> None:
-        await self.send_json(engine_message(running))
 
     async def instances_changed(self, ids: list[int], changed: dict[int, services.ChangedRow]) -> None:
         """Called by the hub with each batch of committed changes while this socket watches

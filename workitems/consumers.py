@@ -27,9 +27,40 @@ NO_LICENSE = 4403
 CATCH_UP_MARGIN_SECONDS = 0.5  # after the other processes' list of open sockets is surely read again
 
 
-class WorkItemConsumer(AsyncJsonWebsocketConsumer):
-    group: str | None = None
+class LiveSocket(AsyncJsonWebsocketConsumer):
+    """What the live sockets (work items, monitor) share: the login's groups, which close the socket
+    with 4401 at logout, token revocation and deactivation, and reading a client's message."""
+
     login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
+
+    async def join_login_groups(self, user: User) -> None:
+        self.login_groups = logins.socket_groups(user.pk, getattr(self.scope.get("session"), "session_key", None),
+                                                 by_token=bool(token_in(self.scope)))
+        for group in self.login_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def logins_revoked(self, event: dict[str, Any]) -> None:
+        await self.close(code=NOT_AUTHENTICATED)
+
+    async def engine_changed(self, running: bool) -> None:  # told by engine_watch
+        await self.send_json(engine_message(running))
+
+    async def client_message(self, text_data: str | None, bytes_data: bytes | None,
+                             accepted: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """The client's message when it is one of ``accepted``; otherwise it is answered with ``error``
+        and the result is None."""
+        try:
+            message = json.loads(text_data or bytes_data or "")
+        except ValueError:
+            message = None
+        if error := schemas.validation_error(message, accepted):
+            await self.send_json({"type": "error", "reason": error})
+            return None
+        return message
+
+
+class WorkItemConsumer(LiveSocket):
+    group: str | None = None
     queue_groups: list[str] = []
     shown: dict[int, tuple] = {}  # noqa: RUF012 - replaced per connection: {item id: version} the page has
     catching_up: asyncio.Task | None = None
@@ -45,10 +76,7 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = delivery.user_group(user.pk)
         delivery.serve_sockets_from(asyncio.get_running_loop())
-        self.login_groups = logins.socket_groups(user.pk, getattr(self.scope.get("session"), "session_key", None),
-                                                 by_token=bool(token_in(self.scope)))
-        for group in self.login_groups:  # closed at logout, token revocation, deactivation
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self.join_login_groups(user)
         # Join first: a change between the snapshot's query and the join would be lost otherwise
         # (one arriving meanwhile is sent after the snapshot and repeats what it already shows).
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -93,17 +121,9 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await database_sync_to_async(sockets.socket_closed)(self.channel_name)
 
-    async def logins_revoked(self, event: dict[str, Any]) -> None:
-        await self.close(code=NOT_AUTHENTICATED)
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
-        try:
-            message = json.loads(text_data or bytes_data or "")
-        except ValueError:
-            message = None
-        if error := schemas.validation_error(message, schemas.CLIENT_MESSAGES):
-            await self.send_json({"type": "error", "reason": error})
-        elif message["type"] == "ping" and self.group:
+        message = await self.client_message(text_data, bytes_data, schemas.CLIENT_MESSAGES)
+        if message is not None and message["type"] == "ping" and self.group:
             # The client's liveness check; joining again also renews the group membership,
             # which the in-memory channel layer (and channels_redis's core layer) expire after a day.
             for group in [self.group, *self.queue_groups]:
@@ -118,9 +138,6 @@ class WorkItemConsumer(AsyncJsonWebsocketConsumer):
         elif message["type"] == "removed":
             self.shown.pop(message["id"], None)
         await self.send_json(message)
-
-    async def engine_changed(self, running: bool) -> None:
-        await self.send_json(engine_message(running))
 
 
 def version(item: dict[str, Any]) -> tuple:
