@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import time
 from contextlib import closing
@@ -48,7 +49,7 @@ def product_env(database: str, **extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "ipa_portal.settings",
         "LOG_LEVEL": "ERROR",
         "IPA_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.update(extra)
     return env
@@ -76,6 +77,19 @@ def database_exists(database: str) -> bool:
     with closing(connect()) as admin, admin.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
         return cur.fetchone() is not None
+
+
+def create_database_if_missing(database: str) -> None:
+    """Create ``database`` unless it exists (the live benches keep theirs between runs)."""
+    if not database_exists(database):
+        with closing(connect()) as admin, admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{database}"')
+
+
+def migrate(database: str, env: dict[str, str] | None = None) -> None:
+    """Bring ``database``'s schema up to date with the portal's migrations."""
+    subprocess.run([str(PRODUCT_PYTHON), "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT,
+                   env=env or product_env(database), check=True)
 
 
 def wait_for_sessions_to_end(database: str, timeout: float = 10.0) -> None:

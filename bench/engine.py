@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-from bench.common import PRODUCT_PYTHON, ROOT, TX_CONTROL, db_name, product_env, recreate_database
+from bench.common import TX_CONTROL, db_name, migrate, product_env, recreate_database
 
 DATABASE = db_name("ipa")
 PROCESS = "Bench Approval"
@@ -55,11 +54,6 @@ def django_setup(database: str) -> None:
     import django
 
     django.setup()
-
-
-def migrate(database: str) -> None:
-    subprocess.run([str(PRODUCT_PYTHON), "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT,
-                   env=product_env(database), check=True)
 
 
 def _load(database: str, usernames: list[str]) -> None:

@@ -37,7 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.websocket_latency import PG, PYTHON, free_port, paced, percentiles, wait_for_port  # noqa: E402
+from bench import common  # noqa: E402
+from bench.websocket_latency import PYTHON, free_port, paced, percentiles, wait_for_port  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_DB_PREFIX", "bench_") + "monitor"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -53,31 +54,12 @@ WATCHED = {
 
 
 def product_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
-        "REDIS_URL": REDIS_URL,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production",
-        "DJANGO_SETTINGS_MODULE": "ipa_portal.settings",
-        "LOG_LEVEL": "ERROR",
-        "IPA_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    return common.product_env(DATABASE, REDIS_URL=REDIS_URL)
 
 
 def create_database() -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host=PG["host"], port=PG["port"], user=PG["user"], dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
-    connection.close()
-    subprocess.run([str(PYTHON), "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=product_env(),
-                   check=True)
+    common.create_database_if_missing(DATABASE)
+    common.migrate(DATABASE, product_env())
 
 
 def launchers(count: int) -> list[str]:

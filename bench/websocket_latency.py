@@ -40,9 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the portal's packages, in this process and the Celery node's
+from bench import common  # noqa: E402
+
 PYTHON = ROOT / ".venv" / "bin" / "python"
-PG = {k: os.environ.get(f"BENCH_PG{k.upper()}", d) for k, d in
-      (("host", "127.0.0.1"), ("port", "5432"), ("user", "postgres"))}
 DATABASE = os.environ.get("BENCH_DB_PREFIX", "bench_") + "websocket"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 COMMITS_KEY = "bench:websocket_latency:commits"
@@ -61,35 +61,17 @@ BENCH_TICKET = {
 
 
 def product_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DATABASE}",
-        "REDIS_URL": REDIS_URL,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production",
-        # Another settings module (on PYTHONPATH) to compare, say, channel layers.
-        "DJANGO_SETTINGS_MODULE": os.environ.get("BENCH_SETTINGS", "ipa_portal.settings"),
-        "LOG_LEVEL": "ERROR",
-        "IPA_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    return common.product_env(DATABASE, REDIS_URL=REDIS_URL,
+                               # Another settings module (on PYTHONPATH) to compare, say, channel layers.
+                               DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_SETTINGS", "ipa_portal.settings"))
 
 
 # ----------------------------------------------------------------------------- the stack
 
 
 def create_database() -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host=PG["host"], port=PG["port"], user=PG["user"], dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
-    connection.close()
-    subprocess.run([str(PYTHON), "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=product_env(),
-                   check=True)
+    common.create_database_if_missing(DATABASE)
+    common.migrate(DATABASE, product_env())
 
 
 def seed(clients: int) -> list[str]:
