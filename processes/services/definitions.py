@@ -45,14 +45,20 @@ def import_definition(document: dict, *, user: User | None = None, publish: bool
     return definition
 
 
+def _locked_definition(definition_id: int) -> ProcessDefinition:
+    """Inside a transaction: the version, locked against a concurrent publish or retire."""
+    definition = ProcessDefinition.objects.select_for_update().filter(pk=definition_id).first()
+    if definition is None:
+        raise NotFound("No such process definition.")
+    return definition
+
+
 def publish_definition(definition_id: int, *, user: User | None = None) -> ProcessDefinition:
     """Make this version the one users launch; earlier published versions stop being launchable."""
     if user is not None:
         policy.require_designer(user)
     with transaction.atomic():
-        definition = ProcessDefinition.objects.select_for_update().filter(pk=definition_id).first()
-        if definition is None:
-            raise NotFound("No such process definition.")
+        definition = _locked_definition(definition_id)
         if definition.published:
             raise Conflict(f"{definition} is already published.")
         _publish(definition)
@@ -129,9 +135,7 @@ def retire_definition(definition_id: int, *, user: User | None = None) -> Proces
     if user is not None:
         policy.require_designer(user)
     with transaction.atomic():
-        definition = ProcessDefinition.objects.select_for_update().filter(pk=definition_id).first()
-        if definition is None:
-            raise NotFound("No such process definition.")
+        definition = _locked_definition(definition_id)
         if not definition.published:
             raise Conflict(f"{definition} is not published.")
         definition.published = False
