@@ -162,6 +162,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db' / 
 # Persistent connections stay off by default: under Daphne every request's sync code runs
 # in a thread of its own, and each such thread would keep a connection open.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
+# The engine's hot statements are prepared once per PostgreSQL connection (processes.queries);
+# off behind a transaction-pooling proxy, which does not keep a client's prepared statements.
+DB_PREPARE_HOT_STATEMENTS = envbool("DB_PREPARE_HOT_STATEMENTS", "1")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from administration import policy
 from administration.models import User, Workgroup
-from processes import engine
+from processes import engine, queries
 from processes.engine import values as value_types
 from processes.errors import Conflict, FormInvalid, NotFound
 from processes.models import HistoryEntry, ProcessInstance
-from processes.queries import HotQuery
+from processes.queries import HotQuery, insert_row, save_fields
 from processes.services import nodes, runtime
 from processes.services.forms import clean_values, is_blank
 from workitems import delivery, routing
@@ -124,7 +124,7 @@ def pickup_work_item(user: User, item_id: int) -> WorkItem:
         previous = item.user_id
         item.user = user
         item.status = "processing"
-        item.save(update_fields=["user", "status", "updated_at"])
+        save_fields(item, ("user", "status", "updated_at"))
         delivery.work_item_changed(item, previous)
     return item
 
@@ -229,15 +229,17 @@ def _mark_completed(user: User, item_id: int, button: str) -> WorkItem:
     ops = connection.ops
     column = ops.quote_name
     now = ops.adapt_datetimefield_value(timezone.now())
-    rows = list(WorkItem.objects.raw(
-        f"UPDATE {column(WorkItem._meta.db_table)} SET {column('status')} = %s, {column('button')} = %s, "
-        f"{column('completed_at')} = %s, {column('updated_at')} = %s "
-        f"WHERE {column('id')} = %s AND {column('user_id')} = %s AND {column('status')} IN (%s, %s) RETURNING *",
-        ["completed", button, now, now, item_id, user.pk, *COMPLETABLE],
-    ))
-    if rows:
-        rows[0].user = user  # the statement matched the holder: the answer names them without reading the row
-        return rows[0]
+    with connection.cursor() as cursor:
+        queries.execute(cursor,
+                        f"UPDATE {column(WorkItem._meta.db_table)} SET {column('status')} = %s, "
+                        f"{column('button')} = %s, {column('completed_at')} = %s, {column('updated_at')} = %s "
+                        f"WHERE {column('id')} = %s AND {column('user_id')} = %s AND {column('status')} IN (%s, %s) "
+                        f"RETURNING *",
+                        ["completed", button, now, now, _row_id(item_id), user.pk, *COMPLETABLE])
+        completed = queries.fetch_model(WorkItem, cursor)
+    if completed is not None:
+        completed.user = user  # the statement matched the holder: the answer names them without reading the row
+        return completed
     item = _locked_item_row.first(_row_id(item_id))
     if item is None:
         raise NotFound("No such work item.")
@@ -327,7 +329,7 @@ def deliver_to_user(item: WorkItem, username: str, plan: runtime.StepPlan) -> No
     item.user = User(pk=target[0], username=target[1], license=target[2])
     item.status = "offered"
     item.offered_at = plan.now
-    item.save()
+    insert_row(item)
     delivery.work_item_changed(item, None)
 
 

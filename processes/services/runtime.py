@@ -25,7 +25,7 @@ from administration.parameters import integer_parameter
 from processes import engine
 from processes.errors import Conflict
 from processes.models import IMPORT_STORAGE_ID, HistoryEntry, PendingEvent, ProcessInstance
-from processes.queries import HotQuery
+from processes.queries import HotQuery, insert_row, insert_rows, save_fields
 from processes.services import reporting
 from processes.services.definitions import compiled_process
 
@@ -161,6 +161,10 @@ def run_step(instance: ProcessInstance, event: Any, *, actor: str = "") -> engin
     return step
 
 
+STEP_FIELDS = ("execution", "status", "current_state", "waiting_on", "waiting_detail", "error", "ended_at",
+               "updated_at")
+
+
 def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> None:
     before = instance.execution
     local_values = []
@@ -181,18 +185,16 @@ def apply_step(instance: ProcessInstance, step: engine.Step, plan: StepPlan) -> 
         instance.ended_at = plan.now
         notify_parent(instance, plan)
     if instance._state.adding:  # a launch that named its row beforehand: written once, whole
-        instance.save(force_insert=True)
+        insert_row(instance)
     else:
-        instance.save(update_fields=["execution", "status", "current_state", "waiting_on", "waiting_detail",
-                                     "error", "ended_at", "updated_at"])
+        save_fields(instance, STEP_FIELDS)
     reporting.record_logged_values(instance, before, step.state, plan.actor, plan.now,  # variables with log: true
                                    local_values)
     save_plan(plan)
 
 
 def save_plan(plan: StepPlan) -> None:
-    if plan.history:
-        HistoryEntry.objects.bulk_create(plan.history)
+    insert_rows(plan.history)
     if plan.events:
         PendingEvent.objects.bulk_create(plan.events)
         due_now = [e.pk for e in plan.events if e.due_at <= plan.now and e.pk is not None]
