@@ -56,9 +56,18 @@ class Audience:
     user: User
 
 
+# DRF builds a serializer's fields anew for every serializer made (for this one, more CPU than
+# the rest of a push): each thread that pushes keeps one and hands it the recipient per push.
+_push_serializers = threading.local()
+
+
 def serialize_for(user: User, item: WorkItem) -> dict[str, Any]:
     """The item as ``GET /api/workitems/`` shows it to ``user`` (description masked per the policy)."""
-    return dict(WorkItemSerializer(item, context={"request": Audience(user)}).data)
+    serializer = getattr(_push_serializers, "serializer", None)
+    if serializer is None:
+        serializer = _push_serializers.serializer = WorkItemSerializer(context={})
+    serializer.context["request"] = Audience(user)
+    return dict(serializer.to_representation(item))
 
 
 # ------------------------------------------------------------------------ recording
@@ -75,6 +84,7 @@ def work_item_changed(item: WorkItem, previous_user_id: int | None) -> None:
     """
     latest = _latest_of_transaction()
     latest[item.pk] = item
+    sockets.users_with_open_sockets()  # renewed here when due: in this transaction, not in one of its own
     if item.instance_id is not None:  # who or which queue the instance waits on changed: the monitor shows it
         runtime.instance_changed(item.instance_id)
     transaction.on_commit(lambda: push_work_item(latest[item.pk], previous_user_id), robust=True)

@@ -93,6 +93,12 @@ def open_sockets_max_age() -> float | None:
 
 def has_open_socket(user_id: int) -> bool:
     """Whether ``user_id`` has a ``/ws/workitems/`` socket open, as this process last read it."""
+    return user_id in users_with_open_sockets()
+
+
+def users_with_open_sockets() -> frozenset[int]:
+    """The users with a socket open, read again when this process's view is older than the max age
+    (``delivery.work_item_changed`` asks inside the step's transaction, so that read adds none)."""
     global _open_users
     now, max_age = time.monotonic(), open_sockets_max_age()
     known = _open_users
@@ -100,7 +106,7 @@ def has_open_socket(user_id: int) -> bool:
         users = frozenset(ClientSocket.objects.filter(closed_at__isnull=True).order_by()
                           .values_list("user_id", flat=True).distinct())
         known = _open_users = (os.getpid(), now, users)
-    return user_id in known[2]
+    return known[2]
 
 
 def forget_open_sockets() -> None:

@@ -68,22 +68,24 @@ def launchable_process(user: User, name: str) -> tuple[ProcessDefinition, list[d
 
 def launch_process(user: User, name: str, inputs: dict[str, Any], *, test: bool = False) -> ProcessInstance:
     """Start an instance of the published version (``test``: the newest draft) and run it to its first wait."""
-    if test:
-        policy.require_test_launch(user)
-        definition = newest_version(name)
-    else:
-        policy.require_launch(user)
-        definition = published_version(name)
-    if definition is None:
-        raise NotFound(f"No {'' if test else 'published '}process named {name!r}.")
-    if not test:
-        policy.require_launch_process(user, definition.name, definition.category)
-    process = compiled_process(definition.pk)
-    specs = launch_inputs(process)
-    required = [n for n, spec in specs.items() if spec.get("required")]
-    values = clean_values(inputs or {}, specs, required=required, user=user, what="launch input")
-    owner = nodes.owner_for_new_instance()  # raises LaunchBlocked while a takeover restores
+    # One transaction from the start: the reads a process renews once a second (the published
+    # version, the node list) then ride in a launch's transaction instead of one of their own.
     with transaction.atomic():
+        if test:
+            policy.require_test_launch(user)
+            definition = newest_version(name)
+        else:
+            policy.require_launch(user)
+            definition = published_version(name)
+        if definition is None:
+            raise NotFound(f"No {'' if test else 'published '}process named {name!r}.")
+        if not test:
+            policy.require_launch_process(user, definition.name, definition.category)
+        process = compiled_process(definition.pk)
+        specs = launch_inputs(process)
+        required = [n for n, spec in specs.items() if spec.get("required")]
+        values = clean_values(inputs or {}, specs, required=required, user=user, what="launch input")
+        owner = nodes.owner_for_new_instance()  # raises LaunchBlocked while a takeover restores
         instance = ProcessInstance(
             pk=_instance_ids.next(),
             definition=definition,
