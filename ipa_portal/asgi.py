@@ -8,6 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipa_portal.settings")
 django.setup(set_prefix=False)
 
 from ipa_portal.asgi_handler import SyncMiddlewareASGIHandler  # noqa: E402
+from ipa_portal.keepalive import spread_keepalive_pings  # noqa: E402
+
+spread_keepalive_pings()
 
 django_asgi_app = SyncMiddlewareASGIHandler()
 
