@@ -46,6 +46,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 DATABASE = os.environ.get("BENCH_DB_PREFIX", "bench_") + "websocket"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 COMMITS_KEY = "bench:websocket_latency:commits"
+SETTLE_SECONDS = 3.0
 WORKGROUP, PROCESS, LAUNCHER = "Bench Desk", "Bench Ticket", "bench-launcher"
 BENCH_TICKET = {
     "format": "ipa.process/v1",
@@ -275,6 +276,9 @@ async def measure(port: int, tokens: list[str], user_ids: list[int], items: int,
     agents = [Agent(t) for t in tokens]
     listeners = await connect_all(agents, port)
     print(f"{sum(a.connected.is_set() for a in agents)} clients connected", flush=True)
+    # Steady state: the last sockets' catch-up (WorkItemConsumer.catch_up, 1.5 s after each
+    # connects) is over before the measured pushes start; a wave of connections is another load.
+    await asyncio.sleep(SETTLE_SECONDS)
 
     store = redis.Redis.from_url(REDIS_URL)
     store.delete(COMMITS_KEY)

@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import gc
 import os
 
 import django
@@ -25,3 +26,9 @@ application = ProtocolTypeRouter(
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# What startup made (Django, the apps, the URL patterns, every module loaded) lives as long
+# as the process: kept out of the collector's view, a full collection, which a server holding
+# hundreds of sockets makes now and then, no longer stops every socket of the process while it
+# scans them (docs/performance.md, round 5).
+gc.freeze()

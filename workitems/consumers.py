@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework import serializers
@@ -25,6 +27,12 @@ from workitems.engine_watch import engine_message, engine_watch
 NOT_AUTHENTICATED = 4401
 NO_LICENSE = 4403
 CATCH_UP_MARGIN_SECONDS = 0.5  # after the other processes' list of open sockets is surely read again
+# A ``queue`` message reaches every socket of the workgroup's members at once. Sent by all of
+# them in the same turn of the event loop, it holds up every other message of the process
+# (500 agents: hundreds of milliseconds, docs/performance.md "Live pushes"). It only says
+# "read My queues again", so each socket sends it after a random wait of up to this long,
+# and the work item pushes pass in between.
+QUEUE_SPREAD_SECONDS = 0.5
 
 
 class LiveSocket(AsyncJsonWebsocketConsumer):
@@ -32,6 +40,21 @@ class LiveSocket(AsyncJsonWebsocketConsumer):
     with 4401 at logout, token revocation and deactivation, and reading a client's message."""
 
     login_groups: list[str] = []  # noqa: RUF012 - replaced per connection
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its hop to a thread before every message.
+
+        Channels (4.2 and later) first runs ``close_old_connections`` through ``sync_to_async``
+        for every message a consumer gets: one thread hop per socket per push, in a row, through
+        the process's one thread for sync code. A ``queue`` message to 500 agents then held up
+        every other message of the process for 300–450 ms (docs/performance.md, round 5). The
+        handlers here touch the database only through ``database_sync_to_async``, which closes
+        old connections itself, in the thread that uses them.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def join_login_groups(self, user: User) -> None:
         self.login_groups = logins.socket_groups(user.pk, getattr(self.scope.get("session"), "session_key", None),
@@ -64,6 +87,7 @@ class WorkItemConsumer(LiveSocket):
     queue_groups: list[str] = []
     shown: dict[int, tuple] = {}  # noqa: RUF012 - replaced per connection: {item id: version} the page has
     catching_up: asyncio.Task | None = None
+    queue_hints: dict[str, asyncio.Task] = {}  # noqa: RUF012 - replaced per connection: workgroup -> its hint
 
     async def connect(self) -> None:
         await self.accept()
@@ -93,6 +117,10 @@ class WorkItemConsumer(LiveSocket):
         if (max_age := sockets.open_sockets_max_age()) is not None:
             self.catching_up = asyncio.create_task(self.catch_up(user, max_age + CATCH_UP_MARGIN_SECONDS))
 
+    async def send_later(self, message: dict[str, Any], delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.send_json(message)
+
     async def catch_up(self, user: User, after: float) -> None:
         """Once every process knows this socket is open, send what their pushes left out meanwhile.
 
@@ -113,8 +141,9 @@ class WorkItemConsumer(LiveSocket):
             await self.send_json({"type": kind, "work_item": item})
 
     async def disconnect(self, code: int) -> None:
-        if self.catching_up is not None:
-            self.catching_up.cancel()
+        for task in (self.catching_up, *self.queue_hints.values()):
+            if task is not None:
+                task.cancel()
         engine_watch().leave(self)
         for group in [*([self.group] if self.group else []), *self.login_groups, *self.queue_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -133,6 +162,12 @@ class WorkItemConsumer(LiveSocket):
 
     async def workitems_push(self, event: dict[str, Any]) -> None:
         message = event["message"]
+        if message["type"] == "queue":
+            waiting = self.queue_hints.get(message["workgroup"])
+            if waiting is None or waiting.done():  # else the one waiting says it
+                self.queue_hints = {**self.queue_hints, message["workgroup"]: asyncio.create_task(
+                    self.send_later(message, random.uniform(0, QUEUE_SPREAD_SECONDS)))}
+            return
         if message["type"] in ("added", "changed"):
             self.shown[message["work_item"]["id"]] = version(message["work_item"])
         elif message["type"] == "removed":

@@ -532,3 +532,31 @@ def test_a_masked_description_stays_masked_in_the_snapshot(card_check):
         await socket.close()
 
     run(scenario)
+
+
+def test_a_push_reaches_the_socket_without_a_hop_to_the_sync_thread(agent, monkeypatch):
+    """Channels would close old database connections in the sync thread before every message: one
+    hop per socket per push, in a row, which stalled 500 agents' pushes (docs/performance.md)."""
+    from channels import consumer
+    from channels.layers import get_channel_layer
+
+    from workitems import delivery
+
+    hops = []
+
+    async def close_old_connections_hop():
+        hops.append(1)
+
+    monkeypatch.setattr(consumer, "aclose_old_connections", close_old_connections_hop)
+    ann = agent("ann")
+
+    async def scenario():
+        socket, _ = await socket_of("ann")
+        message = {"type": "removed", "id": 1}
+        await get_channel_layer().group_send(delivery.user_group(ann.pk), {"type": delivery.PUSH_EVENT,
+                                                                           "message": message})
+        assert await socket.receive() == message
+        await socket.close()
+
+    run(scenario)
+    assert hops == []
