@@ -112,11 +112,17 @@ class HotQuery:
         if row is None:
             return None
         if converters:
-            row = list(row)
-            for position, (functions, expression) in converters.items():
-                for function in functions:
-                    row[position] = function(row[position], expression, connection)
+            row = _converted(row, converters)
         return model.from_db(connection.alias, names, row) if model is not None else tuple(row)
+
+
+def _converted(row: Sequence[Any], converters: dict[int, tuple[list, Any]]) -> list[Any]:
+    """The row's values through their converters, as ``SQLCompiler.get_converters`` gives them."""
+    values = list(row)
+    for position, (functions, expression) in converters.items():
+        for function in functions:
+            values[position] = function(values[position], expression, connection)
+    return values
 
 
 class IdBlocks:
@@ -250,20 +256,12 @@ def fetch_model(model: type[Model], cursor) -> Model | None:
         meta = model._meta
         position = {column: i for i, column in enumerate(columns)}
         fields = [f for f in meta.concrete_fields if f.column in position]
-        order = [position[f.column] for f in fields]  # from_db takes the values in the fields' order
-        converters = []
-        for at, field in enumerate(fields):
-            col = field.get_col(meta.db_table)
-            functions = [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
-            if functions:
-                converters.append((at, functions, col))
-        compiled = _rows[key] = ([f.attname for f in fields], order, converters)
+        compiler = model._default_manager.all().query.get_compiler(connection=connection)
+        converters = compiler.get_converters([f.get_col(meta.db_table) for f in fields])
+        # from_db takes the values in the fields' order
+        compiled = _rows[key] = ([f.attname for f in fields], [position[f.column] for f in fields], converters)
     names, order, converters = compiled
-    values = [row[i] for i in order]
-    for at, functions, col in converters:
-        for function in functions:
-            values[at] = function(values[at], col, connection)
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(connection.alias, names, _converted([row[i] for i in order], converters))
 
 
-_rows: dict[tuple, tuple[list[str], list[int], list]] = {}
+_rows: dict[tuple, tuple[list[str], list[int], dict]] = {}

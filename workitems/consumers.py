@@ -104,6 +104,7 @@ class WorkItemConsumer(LiveSocket):
         # Join first: a change between the snapshot's query and the join would be lost otherwise
         # (one arriving meanwhile is sent after the snapshot and repeats what it already shows).
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.queue_hints = {}
         self.queue_groups = [delivery.queue_group(w.pk) for w in await database_sync_to_async(
             queues.queue_workgroups)(user)]
         for group in self.queue_groups:
@@ -165,8 +166,8 @@ class WorkItemConsumer(LiveSocket):
         if message["type"] == "queue":
             waiting = self.queue_hints.get(message["workgroup"])
             if waiting is None or waiting.done():  # else the one waiting says it
-                self.queue_hints = {**self.queue_hints, message["workgroup"]: asyncio.create_task(
-                    self.send_later(message, random.uniform(0, QUEUE_SPREAD_SECONDS)))}
+                self.queue_hints[message["workgroup"]] = asyncio.create_task(
+                    self.send_later(message, random.uniform(0, QUEUE_SPREAD_SECONDS)))
             return
         if message["type"] in ("added", "changed"):
             self.shown[message["work_item"]["id"]] = version(message["work_item"])
