@@ -30,11 +30,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 from ipa_portal.problems import PROBLEM_JSON, problem_body
+from processes.queries import HotQuery
 
 from .models import User
 
@@ -108,19 +110,28 @@ def token_for(user: User) -> Token:
     return token
 
 
+# Every API request reads its token: compiled once (processes.queries), as the engine's reads are.
+_token_and_user = HotQuery(lambda key: Token.objects.select_related("user").filter(key=key))
+
+
 def user_for_token(key: str) -> User | None:
     """The active user a token belongs to, or None (unknown, expired or the user deactivated)."""
-    token = Token.objects.select_related("user").filter(key=key).first()
+    token = _token_and_user.first(key)
     if token is None or token_expired(token) or not token.user.is_active:
         return None
     return token.user
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, refusing an expired token (401)."""
+    """DRF's token authentication, refusing an expired token (401), its read compiled once."""
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
-        user, token = super().authenticate_credentials(key)
+        token = _token_and_user.first(key)
+        if token is None:
+            raise AuthenticationFailed(_("Invalid token."))
+        user = token.user
+        if not user.is_active:
+            raise AuthenticationFailed(_("User inactive or deleted."))
         if token_expired(token):
             raise AuthenticationFailed("The token has expired: ask for a new one at /api/auth/token.")
         return user, token

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Model, signals
+from django.db.models.query import get_related_populators
 
 # --------------------------------------------------------------- prepared statements
 #
@@ -70,8 +71,9 @@ class HotQuery:
     connection alias and vendor and run with the new parameters, which must be the only
     ones the query has and take the same places (primary keys, names: never ``__in`` lists
     or None; a query whose compiled parameters differ is simply evaluated every time).
-    Rows come back as model instances (``values()`` querysets: as tuples), through the
-    fields' own converters, as the queryset would have returned them.
+    Rows come back as model instances, with those of ``select_related`` attached
+    (``values()`` querysets: as tuples), through the fields' own converters, as the queryset
+    would have returned them (``ModelIterable``'s way, with Django's related populators).
     """
 
     def __init__(self, build: Callable[..., Any]) -> None:
@@ -84,16 +86,20 @@ class HotQuery:
         queryset = self.build(*params)
         compiler = queryset.query.get_compiler(connection=connection)
         sql, compiled_params = compiler.as_sql()
-        if list(compiled_params) != list(params) or queryset.query.select_related:
+        if list(compiled_params) != list(params):
             # The SQL would not take these parameters as they come (a backend inlines one of
-            # them), or the rows span several models: evaluate the queryset every time.
+            # them): evaluate the queryset every time.
             return None
         columns = [column for column, _, _ in compiler.select]
         converters = compiler.get_converters(columns)
-        model = queryset.model if not queryset.query.values_select else None
-        names = [column.target.attname for column in columns] if model is not None else None
         for_update = bool(queryset.query.select_for_update) and connection.features.has_select_for_update
-        return sql, converters, model, names, for_update
+        if queryset.query.values_select:
+            return sql, converters, for_update, None
+        own = compiler.klass_info["select_fields"]
+        start, end = own[0], own[-1] + 1
+        rows_to = (queryset.model, start, end, [column.target.attname for column in columns[start:end]],
+                   get_related_populators(compiler.klass_info, compiler.select, connection.alias))
+        return sql, converters, for_update, rows_to
 
     def first(self, *params: Any) -> Any:
         """The first row (None when there is none), on the default database."""
@@ -103,7 +109,7 @@ class HotQuery:
             compiled = self._compiled[key] = self._compile(connection, params)
         if compiled is None:
             return next(iter(self.build(*params)), None)
-        sql, converters, model, names, for_update = compiled
+        sql, converters, for_update, rows_to = compiled
         if for_update and connection.get_autocommit():  # as the queryset itself would refuse
             raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         with connection.cursor() as cursor:
@@ -113,7 +119,13 @@ class HotQuery:
             return None
         if converters:
             row = _converted(row, converters)
-        return model.from_db(connection.alias, names, row) if model is not None else tuple(row)
+        if rows_to is None:
+            return tuple(row)
+        model, start, end, names, related = rows_to
+        obj = model.from_db(connection.alias, names, row[start:end])
+        for populator in related:
+            populator.populate(row, obj)
+        return obj
 
 
 def _converted(row: Sequence[Any], converters: dict[int, tuple[list, Any]]) -> list[Any]:

@@ -30,6 +30,7 @@ from django.db import transaction
 
 from administration import policy
 from administration.models import User
+from ipa_portal.representations import represent
 from processes.services import runtime
 from workitems import sockets
 from workitems.api.serializers import WorkItemSerializer
@@ -56,18 +57,9 @@ class Audience:
     user: User
 
 
-# DRF builds a serializer's fields anew for every serializer made (for this one, more CPU than
-# the rest of a push): each thread that pushes keeps one and hands it the recipient per push.
-_push_serializers = threading.local()
-
-
 def serialize_for(user: User, item: WorkItem) -> dict[str, Any]:
     """The item as ``GET /api/workitems/`` shows it to ``user`` (description masked per the policy)."""
-    serializer = getattr(_push_serializers, "serializer", None)
-    if serializer is None:
-        serializer = _push_serializers.serializer = WorkItemSerializer(context={})
-    serializer.context["request"] = Audience(user)
-    return dict(serializer.to_representation(item))
+    return represent(WorkItemSerializer, item, {"request": Audience(user)})
 
 
 # ------------------------------------------------------------------------ recording

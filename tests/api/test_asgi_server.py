@@ -7,9 +7,15 @@ import asyncio
 import pytest
 from django.test import Client
 
-from ipa_portal.asgi import application
+from ipa_portal.asgi import application, django_asgi_app
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the request runs in a thread of its own
+pytestmark = pytest.mark.django_db(transaction=True)  # the request runs in one of the server's threads
+
+
+@pytest.fixture(autouse=True)
+def _close_the_servers_connections():
+    yield
+    django_asgi_app.close_connections()  # its threads keep theirs between requests, as in production
 
 
 def asgi(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:

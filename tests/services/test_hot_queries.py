@@ -64,3 +64,23 @@ def test_an_id_as_text_finds_the_row_and_the_number_keeps_the_compiled_statement
     assert by_pk.first(bob.pk).username == "bob"
     assert [value for value in by_pk._compiled.values() if value is not None], "the number's statement compiled"
     assert by_pk.first(0) is None
+
+
+def test_a_hot_query_with_select_related_attaches_the_related_row_from_its_one_statement(directory):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from processes.queries import HotQuery
+
+    bob = User.objects.get(username="bob")
+    key = Token.objects.create(user=bob).key
+    with_user = HotQuery(lambda key: Token.objects.select_related("user").filter(key=key))
+    assert with_user._compiled == {}
+    with_user.first(key)
+    with CaptureQueriesContext(connection) as captured:
+        token = with_user.first(key)
+        assert fields(token.user) == fields(bob)  # no read of its own
+    assert len(captured) == 1 and [v for v in with_user._compiled.values() if v is not None], "compiled once"
+    assert fields(token) == fields(Token.objects.get(key=key))
+    assert with_user.first("no such token") is None

@@ -4,6 +4,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from ipa_portal.fields import StrictCharField
+from ipa_portal.representations import represent
 from workitems.forms import description_for, form_fields, work_item_definition
 from workitems.models import WorkItem
 
@@ -66,7 +67,7 @@ class WorkItemFormSerializer(WorkItemSerializer):
 
     @extend_schema_field(FieldSerializer(many=True))
     def get_form_fields(self, item: WorkItem) -> list[dict]:
-        return FieldSerializer(form_fields(self.context["request"].user, item), many=True).data
+        return [represent(FieldSerializer, field, {}) for field in form_fields(self.context["request"].user, item)]
 
     @extend_schema_field(ButtonSerializer(many=True))
     def get_buttons(self, item: WorkItem) -> list[dict]:

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from ipa_portal.errors import VALIDATION, problem
 from ipa_portal.openapi import refusals
 from ipa_portal.pagination import PageNumberPagination
+from ipa_portal.representations import represent
 from workitems import services
 from workitems.api import serializers as s
 from workitems.models import OPEN_STATUSES, WORK_ITEM_STATUSES
@@ -67,7 +68,7 @@ class WorkItemSimpleActionView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         # The service returns the item as it committed it, its instance locked and read: no need to read it again.
         item = services.SIMPLE_ACTIONS[self.action_name](request.user, pk)
-        return Response(s.WorkItemFormSerializer(item, context={"request": request}).data)
+        return Response(represent(s.WorkItemFormSerializer, item, {"request": request}))
 
 
 class WorkItemCompleteView(APIView):
@@ -81,7 +82,7 @@ class WorkItemCompleteView(APIView):
         body.is_valid(raise_exception=True)
         item = services.complete_work_item(request.user, pk, body.validated_data["button"],
                                            body.validated_data["values"], confirmed=body.validated_data["confirmed"])
-        return Response(s.WorkItemSerializer(item, context={"request": request}).data)
+        return Response(represent(s.WorkItemSerializer, item, {"request": request}))
 
 
 class WorkItemSaveView(APIView):

@@ -86,22 +86,37 @@ class Command(BaseCommand):
             return
         from daphne.cli import CommandLineInterface
 
-        CommandLineInterface().run(["-b", host, "-p", str(port), *DAPHNE_OPTIONS])
+        CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", APPLICATION])
 
 
-DAPHNE_OPTIONS = ["--proxy-headers", "ipa_portal.asgi:application"]
+APPLICATION = "ipa_portal.asgi:application"
 DAPHNE = "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"
 
 
+def open_listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets on one port (``SO_REUSEPORT``): the kernel spreads new connections
+    over them by address, whichever process is awake first. (On one shared socket, the first process
+    awake took a whole burst of keep-alive clients and served them alone on one core.)"""
+    with socket.create_server((host, port)):  # refuses a port in use, even by another reuse-port server
+        pass
+    listeners = [socket.create_server((host, port), backlog=1024, reuse_port=True) for _ in range(count)]
+    for listener in listeners:
+        listener.set_inheritable(True)
+    return listeners
+
+
+def start_workers(listeners: list[socket.socket], application: str) -> list[subprocess.Popen]:
+    """One Daphne process per listening socket (``daphne --fd``)."""
+    return [subprocess.Popen([sys.executable, "-c", DAPHNE, "--fd", str(listener.fileno()), "--proxy-headers",
+                              application], pass_fds=(listener.fileno(),))
+            for listener in listeners]
+
+
 def serve_with_workers(host: str, port: int, workers: int) -> None:
-    """Open the listening socket here and hand it to ``workers`` Daphne processes (``daphne --fd``):
-    the kernel spreads the connections over them, so HTTP uses every core. Stops them all on
-    SIGINT or SIGTERM, and stops when one of them exits."""
-    listener = socket.create_server((host, port), backlog=1024)
-    listener.set_inheritable(True)
-    fd = listener.fileno()
-    children = [subprocess.Popen([sys.executable, "-c", DAPHNE, "--fd", str(fd), *DAPHNE_OPTIONS], pass_fds=(fd,))
-                for _ in range(workers)]
+    """Serve from ``workers`` Daphne processes, so HTTP uses every core. Stops them all on SIGINT or
+    SIGTERM, and stops when one of them exits."""
+    listeners = open_listeners(host, port, workers)
+    children = start_workers(listeners, APPLICATION)
 
     def stop(signum: int, frame: object) -> None:
         for child in children:
@@ -117,5 +132,6 @@ def serve_with_workers(host: str, port: int, workers: int) -> None:
         stop(signal.SIGTERM, None)
         for child in children:
             child.wait()
-        listener.close()
+        for listener in listeners:
+            listener.close()
         sys.stdout.flush()

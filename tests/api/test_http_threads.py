@@ -1,0 +1,127 @@
+"""The production server's HTTP threads (ipa_portal.asgi_handler): a request's synchronous work runs
+wholly in one long-lived thread, which keeps its database connection for the next request, and
+requests beyond the threads wait their turn instead of failing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import connection
+from django.db.backends.signals import connection_created
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from ipa_portal.asgi_handler import SyncMiddlewareASGIHandler
+
+pytestmark = pytest.mark.django_db(transaction=True)  # requests run in the handler's threads
+
+
+def thread_name(request: HttpRequest) -> HttpResponse:
+    if "sleep" in request.GET:
+        time.sleep(float(request.GET["sleep"]))
+    return HttpResponse(threading.current_thread().name)
+
+
+def database_read(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return HttpResponse(str(cursor.fetchone()[0]))
+
+
+urlpatterns = [path("thread", thread_name), path("read", database_read)]
+
+
+@pytest.fixture
+def handler(settings):
+    settings.ROOT_URLCONF = __name__
+    made: list[SyncMiddlewareASGIHandler] = []
+
+    def make(threads: int) -> SyncMiddlewareASGIHandler:
+        made.append(SyncMiddlewareASGIHandler(threads=threads))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close_connections()
+
+
+async def get(app: SyncMiddlewareASGIHandler, path_and_query: str) -> tuple[int, str]:
+    url, _, query = path_and_query.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": url, "raw_path": url.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    answer: dict = {"body": b""}
+    answered = asyncio.Event()
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict:
+        if messages:
+            return messages.pop()
+        await answered.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        else:
+            answer["body"] += message.get("body", b"")
+            if not message.get("more_body"):
+                answered.set()
+
+    await app(scope, receive, send)
+    return answer["status"], answer["body"].decode()
+
+
+def test_a_request_runs_wholly_in_one_of_the_servers_threads(handler):
+    app = handler(threads=2)
+    seen: list[str] = []
+
+    def note(**kwargs) -> None:
+        seen.append(threading.current_thread().name)
+
+    request_started.connect(note, dispatch_uid="test-note-started")
+    request_finished.connect(note, dispatch_uid="test-note-finished")
+    try:
+        status, view_thread = asyncio.run(get(app, "/thread"))
+    finally:
+        request_started.disconnect(dispatch_uid="test-note-started")
+        request_finished.disconnect(dispatch_uid="test-note-finished")
+    assert status == 200
+    assert view_thread.startswith("http-")
+    assert seen == [view_thread, view_thread]  # where request_started and request_finished manage its connection
+
+
+def test_requests_beyond_the_threads_wait_their_turn_and_are_all_answered(handler):
+    app = handler(threads=2)
+
+    async def six_at_once() -> list[tuple[int, str]]:
+        return await asyncio.gather(*(get(app, "/thread?sleep=0.2") for _ in range(6)))
+
+    began = time.monotonic()
+    answers = asyncio.run(six_at_once())
+    assert [status for status, _ in answers] == [200] * 6
+    assert len({name for _, name in answers}) == 2
+    assert time.monotonic() - began >= 0.6  # three turns of two
+
+
+def test_a_thread_keeps_its_database_connection_from_one_request_to_the_next(handler):
+    max_age = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 60  # the production default (SQLite's is 0)
+    app = handler(threads=1)
+    created: list[str] = []
+
+    def note(**kwargs) -> None:
+        created.append(threading.current_thread().name)
+
+    connection_created.connect(note, dispatch_uid="test-note-connection")
+    try:
+        answers = [asyncio.run(get(app, "/read")) for _ in range(5)]
+    finally:
+        connection_created.disconnect(dispatch_uid="test-note-connection")
+        connection.settings_dict["CONN_MAX_AGE"] = max_age
+    assert answers == [(200, "1")] * 5
+    assert len(created) == 1 and created[0].startswith("http-")
