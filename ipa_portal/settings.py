@@ -161,7 +161,7 @@ DATABASE_CONFIGURED = bool(os.environ.get("DATABASE_URL"))  # else the embedded 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db' / 'portal.sqlite3'}"
 # Each Daphne process serves HTTP from HTTP_THREADS threads (ipa_portal.asgi_handler), each
 # keeping its connection for DB_CONN_MAX_AGE seconds: up to that many connections per process.
-HTTP_THREADS = envint("HTTP_THREADS", "8")
+HTTP_THREADS = envint("HTTP_THREADS", "4")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "60"),
                                               conn_health_checks=envbool("DB_CONN_HEALTH_CHECKS", "1"))}
 # The engine's hot statements are prepared once per PostgreSQL connection (processes.queries);
