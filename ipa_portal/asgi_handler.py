@@ -19,6 +19,8 @@ finds every thread busy waits for one, in arrival order.
 from __future__ import annotations
 
 import asyncio
+import os
+import weakref
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,7 +35,11 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
     def __init__(self, threads: int | None = None) -> None:
         super().__init__()
         self.threads = threads or settings.HTTP_THREADS
-        # Most recently used last, taken first: under a light load the same few threads,
+        self._start_afresh()
+        _handlers.add(self)
+
+    def _start_afresh(self) -> None:
+        # Taken from the end, given back to the end: under a light load the same few threads,
         # and their connections, serve every request.
         self._idle: list[ThreadPoolExecutor] = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{n}") for n in reversed(range(self.threads))
@@ -83,3 +89,16 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
                 waiter.set_result(thread)
                 return
         self._idle.append(thread)
+
+
+# A process forked from one whose handler had started its threads (a test server forked by the
+# test run) has the executors but not their threads: its requests would wait for ever.
+_handlers: weakref.WeakSet[SyncMiddlewareASGIHandler] = weakref.WeakSet()
+
+
+def _start_afresh_after_fork() -> None:
+    for handler in list(_handlers):
+        handler._start_afresh()
+
+
+os.register_at_fork(after_in_child=_start_afresh_after_fork)

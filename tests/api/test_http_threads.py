@@ -5,6 +5,8 @@ requests beyond the threads wait their turn instead of failing."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import threading
 import time
 
@@ -125,3 +127,18 @@ def test_a_thread_keeps_its_database_connection_from_one_request_to_the_next(han
         connection.settings_dict["CONN_MAX_AGE"] = max_age
     assert answers == [(200, "1")] * 5
     assert len(created) == 1 and created[0].startswith("http-")
+
+
+def _answer_in_a_forked_child(app: SyncMiddlewareASGIHandler) -> None:
+    status, name = asyncio.run(asyncio.wait_for(get(app, "/thread"), 10))
+    os._exit(0 if status == 200 and name.startswith("http-") else 1)
+
+
+def test_a_forked_server_answers_on_threads_of_its_own(handler):
+    # ChannelsLiveServerTestCase forks its Daphne from the test run, after other tests used the handler.
+    app = handler(threads=2)
+    assert asyncio.run(get(app, "/thread"))[0] == 200  # the parent's threads are started
+    child = multiprocessing.get_context("fork").Process(target=_answer_in_a_forked_child, args=(app,))
+    child.start()
+    child.join(20)
+    assert child.exitcode == 0
