@@ -1,5 +1,5 @@
 """The API as the production server runs it: ``ipa_portal.asgi.application``, whose middleware runs
-synchronously in one thread per request. Tokens, sessions, CSRF and the security headers hold there
+synchronously in one of the server's threads per request. Tokens, sessions, CSRF and the security headers hold there
 as under the test client."""
 
 import asyncio
@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from ipa_portal.asgi import application, django_asgi_app
+from tests.api.asgi_client import request
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the request runs in one of the server's threads
 
@@ -19,36 +20,7 @@ def _close_the_servers_connections():
 
 
 def asgi(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode()),
-                         *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
-    answer: dict = {"body": b""}
-
-    async def run() -> None:
-        answered = asyncio.Event()
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict:
-            if messages:
-                return messages.pop()
-            await answered.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-                answer["headers"] = {k.decode().lower(): v.decode() for k, v in message["headers"]}
-            else:
-                answer["body"] += message.get("body", b"")
-                if not message.get("more_body"):
-                    answered.set()
-
-        await application(scope, receive, send)
-
-    asyncio.run(run())
-    return answer["status"], answer["headers"], answer["body"]
+    return asyncio.run(request(application, method, path, headers, body))
 
 
 def test_a_token_reads_the_api_and_no_token_is_refused(api, directory):

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from ipa_portal.asgi_handler import SyncMiddlewareASGIHandler
+from tests.api.asgi_client import request
 
 pytestmark = pytest.mark.django_db(transaction=True)  # requests run in the handler's threads
 
@@ -51,31 +52,9 @@ def handler(settings):
         each.close_connections()
 
 
-async def get(app: SyncMiddlewareASGIHandler, path_and_query: str) -> tuple[int, str]:
-    url, _, query = path_and_query.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": url, "raw_path": url.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
-    answer: dict = {"body": b""}
-    answered = asyncio.Event()
-    messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict:
-        if messages:
-            return messages.pop()
-        await answered.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        else:
-            answer["body"] += message.get("body", b"")
-            if not message.get("more_body"):
-                answered.set()
-
-    await app(scope, receive, send)
-    return answer["status"], answer["body"].decode()
+async def get(app: SyncMiddlewareASGIHandler, path: str) -> tuple[int, str]:
+    status, _, body = await request(app, "GET", path)
+    return status, body.decode()
 
 
 def test_a_request_runs_wholly_in_one_of_the_servers_threads(handler):
