@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.http import HttpRequest, HttpResponseBase
@@ -35,6 +36,8 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
     def __init__(self, threads: int | None = None) -> None:
         super().__init__()
         self.threads = threads or settings.HTTP_THREADS
+        if self.threads < 1:
+            raise ImproperlyConfigured(f"HTTP_THREADS must be 1 or more, not {self.threads}.")
         self._start_afresh()
         _handlers.add(self)
 

@@ -121,3 +121,11 @@ def test_a_forked_server_answers_on_threads_of_its_own(handler):
     child.start()
     child.join(20)
     assert child.exitcode == 0
+
+
+def test_no_threads_at_all_is_refused_with_the_settings_name(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.HTTP_THREADS = -1
+    with pytest.raises(ImproperlyConfigured, match="HTTP_THREADS must be 1 or more"):
+        SyncMiddlewareASGIHandler()
