@@ -35,7 +35,13 @@ def database_read(request: HttpRequest) -> HttpResponse:
         return HttpResponse(str(cursor.fetchone()[0]))
 
 
-urlpatterns = [path("thread", thread_name), path("read", database_read)]
+def backend_pid(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return HttpResponse(str(cursor.fetchone()[0]))
+
+
+urlpatterns = [path("thread", thread_name), path("read", database_read), path("backend", backend_pid)]
 
 
 @pytest.fixture
@@ -129,3 +135,16 @@ def test_no_threads_at_all_is_refused_with_the_settings_name(settings):
     settings.HTTP_THREADS = -1
     with pytest.raises(ImproperlyConfigured, match="HTTP_THREADS must be 1 or more"):
         SyncMiddlewareASGIHandler()
+
+
+def test_a_kept_connection_the_database_dropped_is_replaced_before_the_request_uses_it(handler):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL: a server that ends its backends (a restart, an administrator)")
+    assert connection.settings_dict["CONN_MAX_AGE"] > 0 and connection.settings_dict["CONN_HEALTH_CHECKS"]
+    app = handler(threads=1)
+    status, first = asyncio.run(get(app, "/backend"))
+    assert status == 200 and asyncio.run(get(app, "/backend")) == (200, first)  # kept
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [int(first)])
+    status, second = asyncio.run(get(app, "/backend"))
+    assert status == 200 and second != first
