@@ -27,8 +27,8 @@ FLOOR = "/api/schema/process.json"
 LOG = OUT / "daphne.log"
 # The settings' DB_CONN_MAX_AGE (each of the server's HTTP threads keeps its connection)
 # unless BENCH_HTTP_CONN_MAX_AGE says otherwise (0: a new connection per request).
-CONN_MAX_AGE = ({"DB_CONN_MAX_AGE": os.environ["BENCH_HTTP_CONN_MAX_AGE"]}
-                if "BENCH_HTTP_CONN_MAX_AGE" in os.environ else {})
+CONN_MAX_AGE_ENV = ({"DB_CONN_MAX_AGE": os.environ["BENCH_HTTP_CONN_MAX_AGE"]}
+                    if "BENCH_HTTP_CONN_MAX_AGE" in os.environ else {})
 WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", str(os.cpu_count() or 1)))
 
 
@@ -67,7 +67,7 @@ def start_daphne(port: int) -> subprocess.Popen:
     with open(LOG, "w") as log_file:  # a file, not a pipe nobody reads: a full pipe would stall the server
         server = subprocess.Popen([str(PRODUCT_PYTHON), "manage.py", "serve", "--host", "127.0.0.1", "--port",
                                    str(port), "--no-demo", "--workers", str(WORKERS)],
-                                  cwd=ROOT, env=product_env(DATABASE, **CONN_MAX_AGE),
+                                  cwd=ROOT, env=product_env(DATABASE, **CONN_MAX_AGE_ENV),
                                   stdout=log_file, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -86,10 +86,11 @@ class Command(BaseCommand):
             return
         from daphne.cli import CommandLineInterface
 
-        CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", APPLICATION])
+        CommandLineInterface().run(["-b", host, "-p", str(port), *DAPHNE_OPTIONS, APPLICATION])
 
 
 APPLICATION = "ipa_portal.asgi:application"
+DAPHNE_OPTIONS = ["--proxy-headers"]
 DAPHNE = "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"
 
 
@@ -107,7 +108,7 @@ def open_listeners(host: str, port: int, count: int) -> list[socket.socket]:
 
 def start_workers(listeners: list[socket.socket], application: str) -> list[subprocess.Popen]:
     """One Daphne process per listening socket (``daphne --fd``)."""
-    return [subprocess.Popen([sys.executable, "-c", DAPHNE, "--fd", str(listener.fileno()), "--proxy-headers",
+    return [subprocess.Popen([sys.executable, "-c", DAPHNE, "--fd", str(listener.fileno()), *DAPHNE_OPTIONS,
                               application], pass_fds=(listener.fileno(),))
             for listener in listeners]
 
